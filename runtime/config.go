@@ -1,0 +1,72 @@
+package runtime
+
+import "time"
+
+// Config configures a Host. It is immutable: each With method returns a
+// copy, and never fails; values are checked by New.
+//
+//	cfg := runtime.NewConfig().WithMemoryLimitPages(1024).WithStepTimeout(2 * time.Second)
+//	host, err := runtime.New(ctx, cfg)
+type Config struct {
+	memoryLimitPages uint32
+	stepTimeout      time.Duration
+	outputLimitBytes int
+	replyLimitBytes  int
+	requestLimit     int
+	cacheDir         string
+	cacheSet         bool
+}
+
+// Defaults.
+const (
+	DefaultMemoryLimitPages = 4096 // 256 MiB of linear memory per episode
+	DefaultStepTimeout      = 10 * time.Second
+	DefaultOutputLimitBytes = 256 << 10
+	DefaultReplyLimitBytes  = 8 << 20
+	DefaultRequestLimit     = 4 << 20
+)
+
+// NewConfig returns the default configuration.
+func NewConfig() Config {
+	return Config{
+		memoryLimitPages: DefaultMemoryLimitPages,
+		stepTimeout:      DefaultStepTimeout,
+		outputLimitBytes: DefaultOutputLimitBytes,
+		replyLimitBytes:  DefaultReplyLimitBytes,
+		requestLimit:     DefaultRequestLimit,
+	}
+}
+
+// WithMemoryLimitPages bounds each episode's linear memory, in 64 KiB pages.
+// Default DefaultMemoryLimitPages. A guest that grows past it fails its
+// allocation; a Go guest then dies with "out of memory", a fault.
+func (c Config) WithMemoryLimitPages(n uint32) Config { c.memoryLimitPages = n; return c }
+
+// WithStepTimeout bounds the wall-clock time of each call into a guest
+// (instantiation, reset, step, score, oracle). Default DefaultStepTimeout.
+// A guest still running at the deadline is stopped and its episode ends
+// with a timeout fault. Being wall-clock, it is a backstop against runaway
+// guests, not part of an episode's deterministic outcome.
+func (c Config) WithStepTimeout(d time.Duration) Config { c.stepTimeout = d; return c }
+
+// WithOutputLimitBytes bounds what an episode may write to stdout, stderr
+// and the log host function together. Default DefaultOutputLimitBytes.
+// Writing past it ends the episode with an output fault.
+func (c Config) WithOutputLimitBytes(n int) Config { c.outputLimitBytes = n; return c }
+
+// WithReplyLimitBytes bounds one reply of a guest. Default
+// DefaultReplyLimitBytes; a larger reply is a protocol fault.
+func (c Config) WithReplyLimitBytes(n int) Config { c.replyLimitBytes = n; return c }
+
+// WithRequestLimitBytes bounds one request (an action) sent to a guest.
+// Default DefaultRequestLimit; a larger action is refused with
+// ErrRequestTooLarge before entering the guest.
+func (c Config) WithRequestLimitBytes(n int) Config { c.requestLimit = n; return c }
+
+// WithCompilationCacheDir keeps compiled modules in dir across processes.
+// The default is a "terrarium/wazero" folder in the user's cache directory
+// when one exists; "" disables the on-disk cache.
+func (c Config) WithCompilationCacheDir(dir string) Config {
+	c.cacheDir, c.cacheSet = dir, true
+	return c
+}

@@ -1,0 +1,228 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/terrarium-rl/terrarium/abi"
+)
+
+// instance is one instantiated guest with its host-side state.
+type instance struct {
+	env  *Env
+	mod  api.Module
+	sys  *episodeSys
+	fns  struct{ version, buffer, configure, spec, reset, step, score, oracle, rptr, rlen api.Function }
+	dead *Fault // set when the instance faulted; it is closed then
+}
+
+func (e *Env) instantiate(ctx context.Context) (*instance, error) {
+	h := e.host
+	s := newEpisodeSys(h.cfg.outputLimitBytes)
+	mc := wazero.NewModuleConfig().
+		WithName(""). // anonymous: any number of instances may live at once
+		WithStartFunctions("_initialize").
+		WithRandSource(s).
+		WithWalltime(s.walltime, 1).
+		WithNanotime(s.nanotime, 1).
+		WithNanosleep(s.nanosleep).
+		WithOsyield(s.osyield).
+		WithStdout(outWriter{s}).
+		WithStderr(outWriter{s})
+	// No WithArgs, WithEnv, WithFS, WithStdin: the guest sees no arguments,
+	// no environment variables, no files and an empty stdin.
+	in := &instance{env: e, sys: s}
+	cctx, cancel := context.WithTimeout(context.WithValue(ctx, sysKey{}, s), h.cfg.stepTimeout)
+	s.setCancel(cancel)
+	mod, err := h.rt.InstantiateModule(cctx, e.compiled, mc)
+	s.setCancel(nil)
+	cancel()
+	if err != nil {
+		if mod != nil {
+			mod.Close(ctx)
+		}
+		return nil, in.classify(ctx, "instantiate", err)
+	}
+	in.mod = mod
+	f := &in.fns
+	f.version = mod.ExportedFunction(abi.ExportABIVersion)
+	f.buffer = mod.ExportedFunction(abi.ExportBuffer)
+	f.configure = mod.ExportedFunction(abi.ExportConfigure)
+	f.spec = mod.ExportedFunction(abi.ExportSpec)
+	f.reset = mod.ExportedFunction(abi.ExportReset)
+	f.step = mod.ExportedFunction(abi.ExportStep)
+	f.score = mod.ExportedFunction(abi.ExportScore)
+	f.oracle = mod.ExportedFunction(abi.ExportOracle)
+	f.rptr = mod.ExportedFunction(abi.ExportResultPtr)
+	f.rlen = mod.ExportedFunction(abi.ExportResultLen)
+	if e.config != nil {
+		if _, err := in.request(ctx, "configure", f.configure, e.config); err != nil {
+			in.close(ctx)
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (in *instance) close(ctx context.Context) {
+	if in.mod != nil {
+		in.mod.Close(ctx)
+		in.mod = nil
+	}
+}
+
+// call runs fn with params under the step timeout, returning its single
+// result. Any failure is classified into a Fault and closes the instance.
+func (in *instance) call(ctx context.Context, op string, fn api.Function, params ...uint64) (uint64, error) {
+	if in.dead != nil {
+		return 0, fmt.Errorf("%s: %w (%s)", op, ErrClosed, in.dead.Error())
+	}
+	if in.mod == nil {
+		return 0, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	cctx, cancel := context.WithTimeout(context.WithValue(ctx, sysKey{}, in.sys), in.env.host.cfg.stepTimeout)
+	in.sys.setCancel(cancel)
+	res, err := fn.Call(cctx, params...)
+	in.sys.setCancel(nil)
+	cancel()
+	if err != nil {
+		f := in.classify(ctx, op, err)
+		in.close(ctx)
+		return 0, f
+	}
+	if len(res) != 1 {
+		return 0, in.protocol(ctx, op, "export returned %d results, want 1", len(res))
+	}
+	return res[0], nil
+}
+
+func (in *instance) protocol(ctx context.Context, op, format string, args ...any) *Fault {
+	f := &Fault{Kind: FaultProtocol, Op: op, Reason: fmt.Sprintf(format, args...), Output: in.sys.tail(2048)}
+	in.dead = f
+	in.close(ctx)
+	return f
+}
+
+// request writes body into the guest's buffer, calls fn (with extra params
+// before the body length), and returns the reply of a StatusOK call. A
+// non-OK status becomes a *GuestError, or a *Fault for an env failure.
+func (in *instance) request(ctx context.Context, op string, fn api.Function, body []byte, params ...uint64) ([]byte, error) {
+	if fn == nil {
+		return nil, fmt.Errorf("%s: %w: export missing", op, ErrInvalidModule)
+	}
+	cfg := in.env.host.cfg
+	if len(body) > cfg.requestLimit {
+		return nil, fmt.Errorf("%s: %w: %d bytes (limit %d)", op, ErrRequestTooLarge, len(body), cfg.requestLimit)
+	}
+	takesBody := fn != in.fns.spec && fn != in.fns.score && fn != in.fns.oracle
+	if takesBody {
+		if len(body) > 0 {
+			ptr, err := in.call(ctx, op, in.fns.buffer, uint64(len(body)))
+			if err != nil {
+				return nil, err
+			}
+			if !in.mod.Memory().Write(uint32(ptr), body) {
+				return nil, in.protocol(ctx, op, "terrarium_buffer returned %#x, outside memory for %d bytes", uint32(ptr), len(body))
+			}
+		}
+		params = append(params, uint64(len(body)))
+	}
+	st, err := in.call(ctx, op, fn, params...)
+	if err != nil {
+		return nil, err
+	}
+	status := abi.Status(int32(st))
+	p, err := in.call(ctx, op, in.fns.rptr)
+	if err != nil {
+		return nil, err
+	}
+	n, err := in.call(ctx, op, in.fns.rlen)
+	if err != nil {
+		return nil, err
+	}
+	if int64(int32(n)) < 0 || int(uint32(n)) > cfg.replyLimitBytes {
+		return nil, in.protocol(ctx, op, "reply of %d bytes exceeds the limit of %d", int32(n), cfg.replyLimitBytes)
+	}
+	reply, ok := in.mod.Memory().Read(uint32(p), uint32(n))
+	if !ok {
+		return nil, in.protocol(ctx, op, "reply [%#x,+%d) is outside memory", uint32(p), uint32(n))
+	}
+	reply = append([]byte(nil), reply...) // the guest may reuse its memory
+	if status == abi.StatusOK {
+		if !json.Valid(reply) {
+			return nil, in.protocol(ctx, op, "reply is not valid JSON: %.120q", reply)
+		}
+		return reply, nil
+	}
+	var ge abi.Error
+	if err := json.Unmarshal(reply, &ge); err != nil || ge.Error == "" {
+		ge.Error = fmt.Sprintf("%.200q", reply)
+	}
+	switch status {
+	case abi.StatusBadRequest, abi.StatusBadState, abi.StatusUnsupported:
+		return nil, &GuestError{Op: op, Status: status, Message: ge.Error}
+	case abi.StatusEnvFailure:
+		f := &Fault{Kind: FaultEnv, Op: op, Reason: ge.Error, Output: in.sys.tail(2048)}
+		in.dead = f
+		in.close(ctx)
+		return nil, f
+	}
+	return nil, in.protocol(ctx, op, "unknown status %d", status)
+}
+
+// classify turns an error from wazero into a Fault and marks the instance
+// dead.
+func (in *instance) classify(ctx context.Context, op string, err error) *Fault {
+	f := &Fault{Op: op, Output: in.sys.tail(2048)}
+	var exit *sys.ExitError
+	switch {
+	case in.sys.flooded:
+		f.Kind = FaultOutput
+		f.Reason = fmt.Sprintf("guest wrote more than %d bytes of output", in.sys.outLimit)
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
+		if ctx.Err() != nil {
+			f.Kind, f.Reason = FaultCanceled, ctx.Err().Error()
+		} else {
+			f.Kind = FaultTimeout
+			f.Reason = fmt.Sprintf("%s did not finish within %s", op, in.env.host.cfg.stepTimeout)
+		}
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
+		f.Kind, f.Reason = FaultCanceled, "context canceled"
+	case errors.As(err, &exit):
+		f.Kind = FaultExit
+		f.Reason = fmt.Sprintf("guest exited with code %d", exit.ExitCode())
+	default:
+		f.Kind = FaultTrap
+		f.Reason = firstLine(err.Error())
+		if strings.Contains(string(in.sys.out), "out of memory") || strings.Contains(f.Reason, "out of memory") {
+			f.Kind = FaultMemory
+			f.Reason = fmt.Sprintf("memory limit of %d pages (%d MiB) exhausted", in.env.host.cfg.memoryLimitPages,
+				in.env.host.cfg.memoryLimitPages/16)
+		}
+	}
+	if f.Kind == FaultTrap || f.Kind == FaultExit || f.Kind == FaultMemory {
+		if msg := guestPanic(string(in.sys.out)); msg != "" {
+			f.Reason += ": " + msg
+		}
+	}
+	in.dead = f
+	return f
+}
+
+// guestPanic picks the first "panic:" or "fatal error:" line of a Go guest's
+// stderr.
+func guestPanic(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") || strings.HasPrefix(l, "runtime: ") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}

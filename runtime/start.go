@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/terrarium-rl/terrarium/abi"
+)
+
+// Episode is one running episode in its own guest instance. It is not safe
+// for concurrent use. Close it when done; a faulted episode is closed
+// already, and every later call returns an error wrapping ErrClosed.
+type Episode struct {
+	in   *instance
+	seed uint64
+	task int
+	done bool
+}
+
+// Start instantiates a fresh guest and resets it to (seed, task), returning
+// the episode and its opening observation. On error nothing is left open.
+func (e *Env) Start(ctx context.Context, seed uint64, task int) (*Episode, *abi.Observation, error) {
+	if task < 0 || task >= e.spec.Tasks {
+		return nil, nil, fmt.Errorf("start %s: task %d out of range [0,%d)", e.spec.Name, task, e.spec.Tasks)
+	}
+	in, err := e.instantiate(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, err)
+	}
+	in.sys.reseed(seed, task)
+	reply, err := in.request(ctx, "reset", in.fns.reset, nil, seed, uint64(uint32(int32(task))))
+	if err != nil {
+		in.close(ctx)
+		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, err)
+	}
+	var obs abi.Observation
+	if err := strictUnmarshal(reply, &obs); err != nil {
+		f := in.protocol(ctx, "reset", "reply is not an observation: %s", err)
+		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, f)
+	}
+	return &Episode{in: in, seed: seed, task: task}, &obs, nil
+}
+
+// Step sends an action (an assistant message) and returns the tool messages
+// and whether the episode ended.
+func (ep *Episode) Step(ctx context.Context, action abi.Message) (*abi.StepResult, error) {
+	b, err := json.Marshal(action)
+	if err != nil {
+		return nil, fmt.Errorf("step: encode action: %w", err)
+	}
+	return ep.StepJSON(ctx, b)
+}
+
+// StepJSON is Step with the action already encoded. Malformed bytes reach
+// the guest, which must refuse them with a bad-request status.
+func (ep *Episode) StepJSON(ctx context.Context, action []byte) (*abi.StepResult, error) {
+	reply, err := ep.in.request(ctx, "step", ep.in.fns.step, action)
+	if err != nil {
+		return nil, err
+	}
+	var res abi.StepResult
+	if err := strictUnmarshal(reply, &res); err != nil {
+		return nil, ep.in.protocol(ctx, "step", "reply is not a step result: %s", err)
+	}
+	ep.done = ep.done || res.Done
+	return &res, nil
+}
+
+// Score asks the guest to grade the episode.
+func (ep *Episode) Score(ctx context.Context) (*abi.Score, error) {
+	reply, err := ep.in.request(ctx, "score", ep.in.fns.score, nil)
+	if err != nil {
+		return nil, err
+	}
+	var s abi.Score
+	if err := strictUnmarshal(reply, &s); err != nil {
+		return nil, ep.in.protocol(ctx, "score", "reply is not a score: %s", err)
+	}
+	if !(s.Reward >= 0 && s.Reward <= 1) {
+		return nil, ep.in.protocol(ctx, "score", "reward %v outside [0,1]", s.Reward)
+	}
+	return &s, nil
+}
+
+// Oracle asks the env's reference solution for its next action.
+func (ep *Episode) Oracle(ctx context.Context) (*abi.Message, error) {
+	if ep.in.fns.oracle == nil {
+		return nil, ErrNoOracle
+	}
+	reply, err := ep.in.request(ctx, "oracle", ep.in.fns.oracle, nil)
+	if err != nil {
+		var ge *GuestError
+		if asGuest(err, &ge) && ge.Status == abi.StatusUnsupported {
+			return nil, fmt.Errorf("%w: %s", ErrNoOracle, ge.Message)
+		}
+		return nil, err
+	}
+	var m abi.Message
+	if err := strictUnmarshal(reply, &m); err != nil {
+		return nil, ep.in.protocol(ctx, "oracle", "reply is not a message: %s", err)
+	}
+	return &m, nil
+}
+
+// Done reports whether the guest has said the episode ended.
+func (ep *Episode) Done() bool { return ep.done }
+
+// Output returns what the guest wrote to stdout, stderr and the log so far
+// (bounded by the output limit).
+func (ep *Episode) Output() []byte { return append([]byte(nil), ep.in.sys.out...) }
+
+// Close releases the episode's instance. It is safe to call more than once.
+func (ep *Episode) Close(ctx context.Context) error {
+	ep.in.close(ctx)
+	return nil
+}
