@@ -215,5 +215,3 @@ func (e *Env) HasOracle() bool { return e.hasOracle }
 
 // Close releases the compiled module. Episodes still open keep working.
 func (e *Env) Close(ctx context.Context) error { return e.compiled.Close(ctx) }
-
-

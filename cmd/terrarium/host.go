@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	trt "github.com/terrarium-rl/terrarium/runtime"
+)
+
+// hostFlags are the sandbox limits shared by commands that run guests.
+type hostFlags struct {
+	memoryPages uint32
+	stepTimeout time.Duration
+	outputLimit int
+}
+
+func (h *hostFlags) register(fs *pflag.FlagSet) {
+	fs.Uint32Var(&h.memoryPages, "memory-pages", trt.DefaultMemoryLimitPages, "linear memory limit per episode, in 64 KiB pages")
+	fs.DurationVar(&h.stepTimeout, "step-timeout", trt.DefaultStepTimeout, "wall-clock limit of one guest call (a backstop, not part of determinism)")
+	fs.IntVar(&h.outputLimit, "output-limit", trt.DefaultOutputLimitBytes, "bytes an episode may write to stdout, stderr and the log")
+}
+
+func (h *hostFlags) config() trt.Config {
+	return trt.NewConfig().WithMemoryLimitPages(h.memoryPages).WithStepTimeout(h.stepTimeout).WithOutputLimitBytes(h.outputLimit)
+}
+
+func (h *hostFlags) newHost(ctx context.Context) (*trt.Host, error) { return trt.New(ctx, h.config()) }

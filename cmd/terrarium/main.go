@@ -1,0 +1,15 @@
+// Command terrarium runs, tests and replays Terrarium environments.
+//
+// Run "terrarium help" for the list of commands.
+package main
+
+import "os"
+
+// commands lists every command; each lives in its own file.
+var commands = []*Command{
+	cmdRun,
+	cmdReplay,
+	cmdEnv,
+}
+
+func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
