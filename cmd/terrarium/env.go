@@ -56,4 +56,3 @@ failure. Go tests can run the same checks with sdk/envtest.`,
 		return nil
 	},
 }
-

@@ -10,6 +10,7 @@ var commands = []*Command{
 	cmdRun,
 	cmdReplay,
 	cmdEnv,
+	cmdPack,
 }
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -93,4 +93,3 @@ func runReplay(ctx context.Context, inv *Invocation) error {
 	fmt.Fprintf(inv.Stderr, "%s: %d episodes replayed identically\n", file, len(recs))
 	return nil
 }
-
