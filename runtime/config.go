@@ -15,6 +15,7 @@ type Config struct {
 	requestLimit     int
 	cacheDir         string
 	cacheSet         bool
+	reuse            bool
 }
 
 // Defaults.
@@ -34,8 +35,16 @@ func NewConfig() Config {
 		outputLimitBytes: DefaultOutputLimitBytes,
 		replyLimitBytes:  DefaultReplyLimitBytes,
 		requestLimit:     DefaultRequestLimit,
+		reuse:            true,
 	}
 }
+
+// WithInstanceReuse sets whether episodes start from a snapshot of an
+// initialized instance (restoring a finished episode's instance to it)
+// instead of instantiating the module anew. Default true. Both start every
+// episode from the same state, so outcomes are identical; false exists as a
+// baseline for benchmarks and tests.
+func (c Config) WithInstanceReuse(on bool) Config { c.reuse = on; return c }
 
 // WithMemoryLimitPages bounds each episode's linear memory, in 64 KiB pages.
 // Default DefaultMemoryLimitPages. A guest that grows past it fails its

@@ -7,12 +7,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/internal/wasmbin"
 )
 
 // Source is an environment to load: a module and, for runners such as the
@@ -38,6 +42,10 @@ type Env struct {
 	sha       string
 	configSHA string
 	hasOracle bool
+
+	globalNames []string       // exported mutable globals, nil without snapshots
+	snap        *snapshot      // post-initialization state, nil without snapshots
+	pool        chan *instance // idle instances in the snapshot's state
 }
 
 // LoadFile reads and loads a module file.
@@ -49,20 +57,45 @@ func (h *Host) LoadFile(ctx context.Context, path string) (*Env, error) {
 	return h.Load(ctx, Source{Name: path, Wasm: b})
 }
 
-var requiredExports = map[string][2]int{ // name -> (params, results)
-	abi.ExportABIVersion: {0, 1},
-	abi.ExportBuffer:     {1, 1},
-	abi.ExportSpec:       {0, 1},
-	abi.ExportReset:      {3, 1},
-	abi.ExportStep:       {1, 1},
-	abi.ExportScore:      {0, 1},
-	abi.ExportResultPtr:  {0, 1},
-	abi.ExportResultLen:  {0, 1},
+// signature is a function type: parameter and result types.
+type signature struct{ params, results []api.ValueType }
+
+func (s signature) String() string {
+	names := func(ts []api.ValueType) string {
+		n := make([]string, len(ts))
+		for i, t := range ts {
+			n[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(n, ", ") + ")"
+	}
+	return names(s.params) + " -> " + names(s.results)
 }
 
-var optionalExports = map[string][2]int{
-	abi.ExportConfigure: {1, 1},
-	abi.ExportOracle:    {0, 1},
+func (s signature) matches(def api.FunctionDefinition) bool {
+	return slices.Equal(def.ParamTypes(), s.params) && slices.Equal(def.ResultTypes(), s.results)
+}
+
+const (
+	tI32 = api.ValueTypeI32
+	tI64 = api.ValueTypeI64
+)
+
+// The exact types matter, not just their number: a reset taking its seed as
+// i32 would silently drop the seed's high bits.
+var requiredExports = map[string]signature{
+	abi.ExportABIVersion: {nil, []api.ValueType{tI32}},
+	abi.ExportBuffer:     {[]api.ValueType{tI32}, []api.ValueType{tI32}},
+	abi.ExportSpec:       {nil, []api.ValueType{tI32}},
+	abi.ExportReset:      {[]api.ValueType{tI64, tI32, tI32}, []api.ValueType{tI32}},
+	abi.ExportStep:       {[]api.ValueType{tI32}, []api.ValueType{tI32}},
+	abi.ExportScore:      {nil, []api.ValueType{tI32}},
+	abi.ExportResultPtr:  {nil, []api.ValueType{tI32}},
+	abi.ExportResultLen:  {nil, []api.ValueType{tI32}},
+}
+
+var optionalExports = map[string]signature{
+	abi.ExportConfigure: {[]api.ValueType{tI32}, []api.ValueType{tI32}},
+	abi.ExportOracle:    {nil, []api.ValueType{tI32}},
 }
 
 // Load compiles a module, checks that it speaks ABI v1, and reads its spec.
@@ -79,7 +112,14 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	if !bytes.HasPrefix(src.Wasm, []byte("\x00asm")) {
 		return nil, invalid("not a WebAssembly module (bad magic bytes)")
 	}
-	compiled, err := h.rt.CompileModule(ctx, src.Wasm)
+	// Export the module's mutable globals so that instances can be
+	// snapshotted and restored; a module this cannot rewrite still runs,
+	// with a fresh instance per episode.
+	wasm, globalNames, rerr := wasmbin.ExportGlobals(src.Wasm)
+	if rerr != nil {
+		wasm, globalNames = src.Wasm, nil
+	}
+	compiled, err := h.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, invalid("%s", firstLine(err.Error()))
 	}
@@ -88,15 +128,17 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 		return nil, err
 	}
 	exports := compiled.ExportedFunctions()
-	check := func(fname string, shape [2]int) error {
+	check := func(fname string, want signature) error {
 		def := exports[fname]
-		if len(def.ParamTypes()) != shape[0] || len(def.ResultTypes()) != shape[1] {
-			return invalid("export %s has signature %v -> %v, want %d params and %d results",
-				fname, def.ParamTypes(), def.ResultTypes(), shape[0], shape[1])
+		if !want.matches(def) {
+			return invalid("export %s has type %s, want %s",
+				fname, signature{def.ParamTypes(), def.ResultTypes()}, want)
 		}
 		return nil
 	}
-	for fname, shape := range requiredExports {
+	// Sorted, so that the same module always gets the same message.
+	for _, fname := range slices.Sorted(maps.Keys(requiredExports)) {
+		shape := requiredExports[fname]
 		if exports[fname] == nil {
 			if _, cmd := exports["_start"]; cmd && exports["_initialize"] == nil {
 				return fail(invalid("missing export %s: the module is a WASI command (exports _start); build it as a reactor (Go: -buildmode=c-shared)", fname))
@@ -114,6 +156,9 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 			}
 		}
 	}
+	if len(compiled.ImportedMemories()) > 0 {
+		return fail(invalid("the module imports its memory; it must define and export its own (C: do not link with --import-memory)"))
+	}
 	if len(compiled.ExportedMemories()) == 0 {
 		return fail(invalid("the module exports no memory"))
 	}
@@ -125,29 +170,42 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 		if mod == abi.ImportModule && fn != abi.ImportLog {
 			return fail(invalid("imports %s.%s, which ABI v%d does not provide", mod, fn, abi.Version))
 		}
+		// Checked here so that a bad import is an invalid module, not a
+		// link failure reported as a fault of the probe instance.
+		have, ok := h.rt.Module(mod).ExportedFunctionDefinitions()[fn]
+		if !ok {
+			return fail(invalid("imports %s.%s, which the host does not provide", mod, fn))
+		}
+		if got := (signature{imp.ParamTypes(), imp.ResultTypes()}); !got.matches(have) {
+			return fail(invalid("imports %s.%s with type %s, want %s", mod, fn, got, signature{have.ParamTypes(), have.ResultTypes()}))
+		}
 	}
 	if src.Config != nil && exports[abi.ExportConfigure] == nil {
 		return fail(invalid("a configuration was given but the module does not export %s", abi.ExportConfigure))
 	}
 	sum := sha256.Sum256(src.Wasm)
 	e := &Env{host: h, name: name, compiled: compiled, config: src.Config,
-		sha: hex.EncodeToString(sum[:]), hasOracle: exports[abi.ExportOracle] != nil}
+		sha: hex.EncodeToString(sum[:]), hasOracle: exports[abi.ExportOracle] != nil,
+		globalNames: globalNames}
 	if src.Config != nil {
 		cs := sha256.Sum256(src.Config)
 		e.configSHA = hex.EncodeToString(cs[:])
 	}
 
-	// A probe instance checks the ABI version and reads the spec.
+	// The first instance is probed for the ABI version and spec, then warmed
+	// up with one reset (so that one-time work such as compiling tool
+	// schemas and growing the heap happens before the snapshot), then
+	// snapshotted. Every episode starts from that snapshot.
 	inst, err := e.instantiate(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("load %s: %w", name, err))
 	}
-	defer inst.close(ctx)
 	st, err := inst.call(ctx, "abi version", inst.fns.version)
 	if err != nil {
 		return fail(fmt.Errorf("load %s: %w", name, err))
 	}
 	if int32(st) != abi.Version {
+		inst.close(ctx)
 		return fail(invalid("ABI version %d, this host speaks version %d", int32(st), abi.Version))
 	}
 	reply, err := inst.request(ctx, "spec", inst.fns.spec, nil)
@@ -155,13 +213,32 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 		return fail(fmt.Errorf("load %s: %w", name, err))
 	}
 	if err := strictUnmarshal(reply, &e.spec); err != nil {
+		inst.close(ctx)
 		return fail(invalid("spec reply: %s", err))
 	}
 	if err := validateSpec(e.spec); err != nil {
+		inst.close(ctx)
 		return fail(invalid("spec: %s", err))
 	}
+	if globalNames != nil {
+		inst.sys.reseed(0, 0)
+		if _, err := inst.request(ctx, "reset", inst.fns.reset, nil, 0, 0); err == nil {
+			e.snap, err = inst.capture()
+			if err != nil {
+				inst.close(ctx)
+				return fail(fmt.Errorf("load %s: %w", name, err))
+			}
+			if h.cfg.reuse {
+				e.pool = make(chan *instance, poolSize())
+			}
+		}
+		// A warm-up that fails leaves the env without snapshots: every
+		// episode then instantiates afresh, and reports the failure itself.
+	}
+	e.release(ctx, inst)
 	return e, nil
 }
+
 
 func validateSpec(s abi.Spec) error {
 	switch {
@@ -213,5 +290,17 @@ func (e *Env) ConfigSHA256() string { return e.configSHA }
 // HasOracle reports whether the module exports a reference solution.
 func (e *Env) HasOracle() bool { return e.hasOracle }
 
-// Close releases the compiled module. Episodes still open keep working.
-func (e *Env) Close(ctx context.Context) error { return e.compiled.Close(ctx) }
+// Close releases the compiled module and idle instances. Episodes still
+// open keep working.
+func (e *Env) Close(ctx context.Context) error {
+	for e.pool != nil {
+		select {
+		case in := <-e.pool:
+			in.close(ctx)
+			continue
+		default:
+		}
+		break
+	}
+	return e.compiled.Close(ctx)
+}

@@ -21,6 +21,9 @@ type instance struct {
 	sys  *episodeSys
 	fns  struct{ version, buffer, configure, spec, reset, step, score, oracle, rptr, rlen api.Function }
 	dead *Fault // set when the instance faulted; it is closed then
+	// globals are the module's mutable globals, exported by the host's
+	// rewrite of the module, for snapshot and restore.
+	globals []api.MutableGlobal
 }
 
 func (e *Env) instantiate(ctx context.Context) (*instance, error) {
@@ -62,6 +65,10 @@ func (e *Env) instantiate(ctx context.Context) (*instance, error) {
 	f.oracle = mod.ExportedFunction(abi.ExportOracle)
 	f.rptr = mod.ExportedFunction(abi.ExportResultPtr)
 	f.rlen = mod.ExportedFunction(abi.ExportResultLen)
+	if err := in.resolveGlobals(); err != nil {
+		in.close(ctx)
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
 	if e.config != nil {
 		if _, err := in.request(ctx, "configure", f.configure, e.config); err != nil {
 			in.close(ctx)

@@ -12,10 +12,11 @@ import (
 // for concurrent use. Close it when done; a faulted episode is closed
 // already, and every later call returns an error wrapping ErrClosed.
 type Episode struct {
-	in   *instance
-	seed uint64
-	task int
-	done bool
+	in     *instance
+	closed bool
+	seed   uint64
+	task   int
+	done   bool
 }
 
 // Start instantiates a fresh guest and resets it to (seed, task), returning
@@ -24,14 +25,14 @@ func (e *Env) Start(ctx context.Context, seed uint64, task int) (*Episode, *abi.
 	if task < 0 || task >= e.spec.Tasks {
 		return nil, nil, fmt.Errorf("start %s: task %d out of range [0,%d)", e.spec.Name, task, e.spec.Tasks)
 	}
-	in, err := e.instantiate(ctx)
+	in, err := e.acquire(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, err)
 	}
 	in.sys.reseed(seed, task)
 	reply, err := in.request(ctx, "reset", in.fns.reset, nil, seed, uint64(uint32(int32(task))))
 	if err != nil {
-		in.close(ctx)
+		e.release(ctx, in)
 		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, err)
 	}
 	var obs abi.Observation
@@ -55,6 +56,9 @@ func (ep *Episode) Step(ctx context.Context, action abi.Message) (*abi.StepResul
 // StepJSON is Step with the action already encoded. Malformed bytes reach
 // the guest, which must refuse them with a bad-request status.
 func (ep *Episode) StepJSON(ctx context.Context, action []byte) (*abi.StepResult, error) {
+	if ep.closed {
+		return nil, fmt.Errorf("step: %w", ErrClosed)
+	}
 	reply, err := ep.in.request(ctx, "step", ep.in.fns.step, action)
 	if err != nil {
 		return nil, err
@@ -69,6 +73,9 @@ func (ep *Episode) StepJSON(ctx context.Context, action []byte) (*abi.StepResult
 
 // Score asks the guest to grade the episode.
 func (ep *Episode) Score(ctx context.Context) (*abi.Score, error) {
+	if ep.closed {
+		return nil, fmt.Errorf("score: %w", ErrClosed)
+	}
 	reply, err := ep.in.request(ctx, "score", ep.in.fns.score, nil)
 	if err != nil {
 		return nil, err
@@ -85,6 +92,9 @@ func (ep *Episode) Score(ctx context.Context) (*abi.Score, error) {
 
 // Oracle asks the env's reference solution for its next action.
 func (ep *Episode) Oracle(ctx context.Context) (*abi.Message, error) {
+	if ep.closed {
+		return nil, fmt.Errorf("oracle: %w", ErrClosed)
+	}
 	if ep.in.fns.oracle == nil {
 		return nil, ErrNoOracle
 	}
@@ -108,10 +118,21 @@ func (ep *Episode) Done() bool { return ep.done }
 
 // Output returns what the guest wrote to stdout, stderr and the log so far
 // (bounded by the output limit).
-func (ep *Episode) Output() []byte { return append([]byte(nil), ep.in.sys.out...) }
+func (ep *Episode) Output() []byte {
+	if ep.closed {
+		return nil
+	}
+	return append([]byte(nil), ep.in.sys.out...)
+}
 
-// Close releases the episode's instance. It is safe to call more than once.
+// Close ends the episode. Its instance is restored to the post-initialization
+// snapshot and kept for a later episode, or discarded when it faulted or its
+// memory grew. It is safe to call more than once.
 func (ep *Episode) Close(ctx context.Context) error {
-	ep.in.close(ctx)
+	if ep.closed {
+		return nil
+	}
+	ep.closed = true
+	ep.in.env.release(ctx, ep.in)
 	return nil
 }

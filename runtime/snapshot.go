@@ -1,0 +1,121 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// snapshot is an instance's complete mutable state right after
+// instantiation (and configuration): linear memory, mutable globals and the
+// host-side clock and random state. Every episode starts from it, whether
+// its instance is fresh or recycled, so the two are indistinguishable.
+type snapshot struct {
+	mem     []byte
+	globals []uint64
+	clock   int64
+	rng     []byte
+}
+
+func (in *instance) resolveGlobals() error {
+	in.globals = in.globals[:0]
+	for _, name := range in.env.globalNames {
+		g, ok := in.mod.ExportedGlobal(name).(api.MutableGlobal)
+		if !ok {
+			return fmt.Errorf("global export %s missing or immutable", name)
+		}
+		in.globals = append(in.globals, g)
+	}
+	return nil
+}
+
+func (in *instance) capture() (*snapshot, error) {
+	mem := in.mod.Memory()
+	view, ok := mem.Read(0, mem.Size())
+	if !ok {
+		return nil, fmt.Errorf("snapshot: memory unreadable")
+	}
+	s := &snapshot{mem: append([]byte(nil), view...), clock: in.sys.clock}
+	for _, g := range in.globals {
+		s.globals = append(s.globals, g.Get())
+	}
+	rng, err := in.sys.rng.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	s.rng = rng
+	return s, nil
+}
+
+// restore puts the instance back into the snapshot's state. It reports
+// false when it cannot (the instance faulted or its memory grew), and the
+// instance must then be discarded: memory cannot shrink, and a larger memory
+// would change when a later allocation fails.
+func (in *instance) restore(s *snapshot) bool {
+	if in.dead != nil || in.mod == nil {
+		return false
+	}
+	mem := in.mod.Memory()
+	if size := int(mem.Size()); size > len(s.mem) {
+		return false
+	} else if size < len(s.mem) { // a fresh instance, before its warm-up
+		if _, ok := mem.Grow(uint32((len(s.mem) - size) / 65536)); !ok || int(mem.Size()) != len(s.mem) {
+			return false
+		}
+	}
+	view, ok := mem.Read(0, mem.Size())
+	if !ok {
+		return false
+	}
+	copy(view, s.mem)
+	for i, g := range in.globals {
+		g.Set(s.globals[i])
+	}
+	sys := in.sys
+	sys.clock = s.clock
+	if err := sys.rng.UnmarshalBinary(s.rng); err != nil {
+		return false
+	}
+	sys.out = sys.out[:0]
+	sys.flooded = false
+	return true
+}
+
+// poolSize bounds the idle instances an Env keeps.
+func poolSize() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// acquire returns an instance in the snapshot's state: a recycled one when
+// available, else a fresh one.
+func (e *Env) acquire(ctx context.Context) (*instance, error) {
+	if e.pool != nil {
+		select {
+		case in := <-e.pool:
+			return in, nil
+		default:
+		}
+	}
+	in, err := e.instantiate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if e.snap != nil && !in.restore(e.snap) {
+		in.close(ctx)
+		return nil, fmt.Errorf("%w: a fresh instance does not match the snapshot (memory %d bytes, snapshot %d)",
+			ErrInvalidModule, in.mod.Memory().Size(), len(e.snap.mem))
+	}
+	return in, nil
+}
+
+// release recycles a healthy instance or closes it.
+func (e *Env) release(ctx context.Context, in *instance) {
+	if e.pool != nil && in.restore(e.snap) {
+		select {
+		case e.pool <- in:
+			return
+		default:
+		}
+	}
+	in.close(ctx)
+}
