@@ -239,7 +239,6 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	return e, nil
 }
 
-
 func validateSpec(s abi.Spec) error {
 	switch {
 	case s.Name == "":
