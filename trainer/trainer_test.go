@@ -189,7 +189,9 @@ func TestReplayDetectsEdits(t *testing.T) {
 		what string
 		turn int
 	}{
-		{"tool message", func(r *trainer.Trajectory) { r.Messages[2].Content = strings.Replace(r.Messages[2].Content, "hello", "hellO", 1) }, "observation", 1},
+		{"tool message", func(r *trainer.Trajectory) {
+			r.Messages[2].Content = strings.Replace(r.Messages[2].Content, "hello", "hellO", 1)
+		}, "observation", 1},
 		{"opening message", func(r *trainer.Trajectory) { r.Messages[0].Content += "!" }, "observation", 0},
 		{"reward", func(r *trainer.Trajectory) { r.Reward = 0.5 }, "score", -1},
 		{"tools", func(r *trainer.Trajectory) { r.Tools = r.Tools[1:] }, "tools", 0},

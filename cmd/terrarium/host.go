@@ -26,4 +26,19 @@ func (h *hostFlags) config() trt.Config {
 	return trt.NewConfig().WithMemoryLimitPages(h.memoryPages).WithStepTimeout(h.stepTimeout).WithOutputLimitBytes(h.outputLimit)
 }
 
+// over applies to base only the limits the user set on the command line, so
+// that a pack's declared limits hold unless the user overrides them.
+func (h *hostFlags) over(base trt.Config, fs *pflag.FlagSet) trt.Config {
+	if fs.Changed("memory-pages") {
+		base = base.WithMemoryLimitPages(h.memoryPages)
+	}
+	if fs.Changed("step-timeout") {
+		base = base.WithStepTimeout(h.stepTimeout)
+	}
+	if fs.Changed("output-limit") {
+		base = base.WithOutputLimitBytes(h.outputLimit)
+	}
+	return base
+}
+
 func (h *hostFlags) newHost(ctx context.Context) (*trt.Host, error) { return trt.New(ctx, h.config()) }

@@ -11,6 +11,7 @@ var commands = []*Command{
 	cmdReplay,
 	cmdEnv,
 	cmdPack,
+	cmdImport,
 }
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -345,7 +345,8 @@ var cmdPackPull = &Command{
 	Long: `Pack pull downloads a pack into the pack cache (nothing is fetched when the
 cache already holds its digest), verifies every file, and with -o writes it
 as a pack directory DIR, which must not exist (signature included). It
-prints the pack digest.`,
+prints the pack digest. Registries on loopback addresses are reached over
+plain HTTP; others over HTTPS unless --plain-http is given.`,
 	Flags: func(fs *pflag.FlagSet) {
 		fs.StringVarP(&packFlags.out, "output", "o", "", "write the pack to this new directory")
 		plainHTTPFlag(fs)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/terrarium-rl/terrarium/internal/envload"
 	"github.com/terrarium-rl/terrarium/internal/progress"
+	"github.com/terrarium-rl/terrarium/pack"
+	trt "github.com/terrarium-rl/terrarium/runtime"
 	"github.com/terrarium-rl/terrarium/trainer"
 )
 
@@ -24,17 +26,29 @@ var runFlags struct {
 	tasks       []int
 	out         string
 	host        hostFlags
+	remote      remoteFlags
+
+	pack      string
+	trust     string
+	allow     []string
+	lock      string
+	plainHTTP bool
 }
 
 var cmdRun = &Command{
 	Name:  "run",
-	Usage: "run --env PATH [--policy P] [--episodes N] [-o FILE.jsonl] [flags]",
+	Usage: "run (--env PATH | --pack REF) [--policy P] [--episodes N] [-o FILE.jsonl] [flags]",
 	Short: "run episodes of an environment with a policy and record trajectories",
 	Long: `Run plays episodes of an environment with a policy and writes one trajectory
 per episode as a JSON line (docs/trajectory.md).
 
 PATH is an environment directory (Go or JavaScript source, or a pack) or a
-.wasm module. Episode i plays task i mod tasks with seed S+i, unless --task
+.wasm module. --pack REF runs a pack instead (a pack directory, a pack file
+or an oci:// reference, with an optional #ENV suffix) after verifying every
+digest, pinning it in the lockfile (refusing it when its digest differs from
+the lock entry), checking its signature against --trust when given, and
+checking its declared capabilities against --allow. The pack's limits apply
+unless the limit flags override them. Episode i plays task i mod tasks with seed S+i, unless --task
 lists the tasks to cycle through. Trajectories are written in episode order
 whatever the concurrency, so the same command writes the same bytes.
 
@@ -43,13 +57,21 @@ Policies:
   random          random tool calls with arguments drawn from the schemas
   null            an empty final answer at once (should score 0)
   replay:FILE     the actions recorded in a trajectory file
+  openai:URL      a model (--model) behind an OpenAI-compatible chat API at URL,
+                  such as http://localhost:8000/v1 (vLLM); see docs/policies.md
+  plugin:PATH     a policy plugin executable; see docs/plugins.md
 
 A progress bar is drawn on a terminal; a summary (episodes, mean reward,
 faults, episodes/s) is printed to stderr at the end. Exit status 1 when an
 episode faulted.`,
 	Flags: func(fs *pflag.FlagSet) {
-		fs.StringVar(&runFlags.env, "env", "", "environment directory or .wasm module (required)")
-		fs.StringVar(&runFlags.policy, "policy", "oracle", "oracle, random, null or replay:FILE")
+		fs.StringVar(&runFlags.env, "env", "", "environment directory or .wasm module")
+		fs.StringVar(&runFlags.pack, "pack", "", "pack to run: directory, pack file or oci://HOST/REPO:TAG[#ENV]")
+		fs.StringVar(&runFlags.trust, "trust", "", "public key (NAME.pub) the pack must be signed with")
+		fs.StringArrayVar(&runFlags.allow, "allow", nil, "grant a capability the pack declares (repeatable; KIND:* grants a kind)")
+		fs.StringVar(&runFlags.lock, "lock", "terrarium.lock", "lockfile pinning packs by digest (\"\" to skip)")
+		fs.BoolVar(&runFlags.plainHTTP, "plain-http", false, "allow plain HTTP to non-loopback registries")
+		fs.StringVar(&runFlags.policy, "policy", "oracle", "oracle, random, null, replay:FILE, openai:URL or plugin:PATH")
 		fs.IntVarP(&runFlags.episodes, "episodes", "n", 10, "number of episodes")
 		fs.Uint64Var(&runFlags.seed, "seed", 1, "base seed: episode i runs with seed S+i")
 		fs.IntVarP(&runFlags.concurrency, "concurrency", "j", 1, "episodes run at once")
@@ -57,6 +79,7 @@ episode faulted.`,
 		fs.IntSliceVar(&runFlags.tasks, "task", nil, "tasks to cycle through (default: all, in order)")
 		fs.StringVarP(&runFlags.out, "output", "o", "", "trajectory file to write (- for stdout)")
 		runFlags.host.register(fs)
+		runFlags.remote.register(fs)
 	},
 	Run: runRun,
 }
@@ -66,22 +89,46 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	if len(inv.Args) > 0 {
 		return usagef("unexpected argument %q", inv.Args[0])
 	}
-	if f.env == "" {
-		return usagef("--env is required")
+	if (f.env == "") == (f.pack == "") {
+		return usagef("give one of --env or --pack")
 	}
 	if f.episodes < 1 || f.concurrency < 1 || f.maxTurns < 0 {
 		return usagef("--episodes and --concurrency must be at least 1, --max-turns not negative")
 	}
-	pol, err := policyFromFlag(f.policy)
+	pol, err := policyFromFlag(ctx, f.policy, inv.Stderr)
 	if err != nil {
 		return usagef("%s", err)
 	}
-	host, err := f.host.newHost(ctx)
+	if c, ok := pol.(io.Closer); ok {
+		defer c.Close() // stops a plugin
+	}
+	cfg := f.host.config()
+	var src trt.Source
+	if f.pack != "" {
+		s, m, digest, err := pack.Resolve(ctx, f.pack, pack.ResolveOptions{
+			OpenOptions: pack.OpenOptions{PlainHTTP: f.plainHTTP},
+			Lockfile:    f.lock, TrustKey: f.trust, Allow: f.allow,
+		})
+		if err != nil {
+			return err
+		}
+		cfg = f.host.over(m.Limits.Apply(trt.NewConfig()), inv.Flags)
+		s.Name = f.pack
+		src = s
+		fmt.Fprintf(inv.Stderr, "pack %s@%s sha256:%s\n", m.Name, m.Version, strings.TrimPrefix(digest, "sha256:"))
+	} else {
+		s, err := envload.Resolve(ctx, f.env)
+		if err != nil {
+			return err
+		}
+		src = s
+	}
+	host, err := trt.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer host.Close(ctx)
-	env, err := envload.Load(ctx, host, f.env)
+	env, err := host.Load(ctx, src)
 	if err != nil {
 		return err
 	}
@@ -120,7 +167,13 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	return nil
 }
 
-func policyFromFlag(name string) (trainer.Policy, error) {
+func policyFromFlag(ctx context.Context, name string, log io.Writer) (trainer.Policy, error) {
+	if url, ok := strings.CutPrefix(name, "openai:"); ok {
+		return runFlags.remote.openaiPolicy(url, runFlags.concurrency)
+	}
+	if path, ok := strings.CutPrefix(name, "plugin:"); ok {
+		return runFlags.remote.pluginPolicy(ctx, path, log)
+	}
 	if file, ok := strings.CutPrefix(name, "replay:"); ok {
 		fh, err := os.Open(file)
 		if err != nil {

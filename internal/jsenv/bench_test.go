@@ -1,0 +1,186 @@
+package jsenv_test
+
+// Benchmarks of JavaScript environments against the Go SDK, side by side in
+// one run:
+//
+//	go test ./internal/jsenv -run '^$' -bench . -count 5
+//
+// go-echo is runtime/testdata/echo (Go SDK); js-echo is testdata/echo.js,
+// the same env in JavaScript (same spec, opening message, tools and "say").
+//
+// Start: a new episode (instantiate, configure with the script for JS,
+//   terrarium_reset) and its Close.
+// Step: one "say" tool call round trip on a live episode.
+// Instance: a bare instance made with wazero directly, as runtime does:
+//   instantiate (and configure, for JS), reset, close; reports the linear
+//   memory the instance holds after reset (MiB/instance).
+//
+// envs/jsrunner's BenchmarkNative runs js-echo in goja without WebAssembly.
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/internal/gobuild"
+	"github.com/terrarium-rl/terrarium/internal/jsenv"
+	trt "github.com/terrarium-rl/terrarium/runtime"
+)
+
+var goEcho struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+// goEchoWasm builds the runtime's Go echo env once per test binary.
+func goEchoWasm(b *testing.B) []byte {
+	b.Helper()
+	goEcho.once.Do(func() {
+		path, err := gobuild.Build(context.Background(), "../../runtime/testdata/echo")
+		if err == nil {
+			goEcho.wasm, err = os.ReadFile(path)
+		}
+		goEcho.err = err
+	})
+	if goEcho.err != nil {
+		b.Fatalf("build the Go echo env: %v", goEcho.err)
+	}
+	return goEcho.wasm
+}
+
+func readFile(b *testing.B, path string) []byte {
+	b.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return src
+}
+
+// benchSources are the envs compared, by benchmark name.
+func benchSources(b *testing.B) []struct {
+	name string
+	src  trt.Source
+} {
+	return []struct {
+		name string
+		src  trt.Source
+	}{
+		{"go-echo", trt.Source{Name: "echo.wasm", Wasm: goEchoWasm(b)}},
+		{"js-echo", jsenv.Source("echo.js", readFile(b, "testdata/echo.js"))},
+		{"js-inventory", jsenv.Source("inventory", readFile(b, inventoryDir+"/env.js"))},
+	}
+}
+
+var sayHello = abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "c", Type: "function",
+	Function: abi.FunctionCall{Name: "say", Arguments: `{"text":"hello"}`}}}}
+
+func BenchmarkStart(b *testing.B) {
+	ctx := context.Background()
+	h := newHost(b, trt.NewConfig())
+	for _, s := range benchSources(b) {
+		b.Run(s.name, func(b *testing.B) {
+			env, err := h.Load(ctx, s.src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				ep, _, err := env.Start(ctx, 1, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ep.Close(ctx)
+			}
+		})
+	}
+}
+
+func BenchmarkStep(b *testing.B) {
+	ctx := context.Background()
+	h := newHost(b, trt.NewConfig())
+	for _, s := range benchSources(b)[:2] {
+		b.Run(s.name, func(b *testing.B) {
+			env, err := h.Load(ctx, s.src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ep, _, err := env.Start(ctx, 1, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ep.Close(ctx)
+			for b.Loop() {
+				if _, err := ep.Step(ctx, sayHello); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkInstance measures what one live episode costs in memory, with
+// wazero directly because runtime does not expose its instances.
+func BenchmarkInstance(b *testing.B) {
+	ctx := context.Background()
+	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cache.Close(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache).
+		WithMemoryLimitPages(trt.DefaultMemoryLimitPages).WithCoreFeatures(api.CoreFeaturesV2))
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	_, err = rt.NewHostModuleBuilder(abi.ImportModule).NewFunctionBuilder().
+		WithFunc(func(context.Context, api.Module, uint32, uint32, uint32) {}).Export(abi.ImportLog).
+		Instantiate(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range benchSources(b)[:2] {
+		b.Run(s.name, func(b *testing.B) {
+			compiled, err := rt.CompileModule(ctx, s.src.Wasm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize")
+			var pages uint32
+			for b.Loop() {
+				mod, err := rt.InstantiateModule(ctx, compiled, mc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s.src.Config != nil {
+					rawCall(b, mod, abi.ExportConfigure, s.src.Config)
+				}
+				rawCall(b, mod, abi.ExportReset, nil, 1, 0)
+				pages = mod.Memory().Size() / 65536
+				mod.Close(ctx)
+			}
+			b.ReportMetric(float64(pages)/16, "MiB/instance")
+		})
+	}
+}
+
+// rawCall writes body into the guest's buffer and calls fn(params..., len).
+func rawCall(b *testing.B, mod api.Module, fn string, body []byte, params ...uint64) {
+	b.Helper()
+	ctx := context.Background()
+	if len(body) > 0 {
+		ptr, err := mod.ExportedFunction(abi.ExportBuffer).Call(ctx, uint64(len(body)))
+		if err != nil || !mod.Memory().Write(uint32(ptr[0]), body) {
+			b.Fatalf("%s: write request: %v", fn, err)
+		}
+	}
+	st, err := mod.ExportedFunction(fn).Call(ctx, append(params, uint64(len(body)))...)
+	if err != nil || st[0] != 0 {
+		b.Fatalf("%s: status %v, %v", fn, st, err)
+	}
+}

@@ -1,0 +1,26 @@
+package pack
+
+import (
+	"time"
+
+	trt "github.com/terrarium-rl/terrarium/runtime"
+)
+
+// Apply returns cfg with the pack's limits in place of the host defaults;
+// zero fields leave cfg as it is. FuelPerStep is not applied here: the
+// host's compute budget is configured where the runtime supports it.
+//
+// A caller that also takes limits from the user (command-line flags) applies
+// them after, so the user has the last word.
+func (l Limits) Apply(cfg trt.Config) trt.Config {
+	if l.MemoryPages > 0 {
+		cfg = cfg.WithMemoryLimitPages(l.MemoryPages)
+	}
+	if l.StepTimeoutMS > 0 {
+		cfg = cfg.WithStepTimeout(time.Duration(l.StepTimeoutMS) * time.Millisecond)
+	}
+	if l.OutputLimitBytes > 0 {
+		cfg = cfg.WithOutputLimitBytes(l.OutputLimitBytes)
+	}
+	return cfg
+}

@@ -1,0 +1,187 @@
+package runtime
+
+// Benchmarks of the sandbox's costs, each next to the floor it is judged
+// against:
+//
+//	go test ./runtime -run '^$' -bench . -count 5
+//
+// Load/cold and Load/cached: compile the echo env (a Go guest, ~3 MB of
+//   wasm) and probe it (instantiate once, read the spec), without and with
+//   the on-disk compilation cache.
+// Instantiate: a bare guest instance, created and closed.
+// Episode: what a new episode costs (Start: instantiate + terrarium_reset,
+//   then Close); the native floor is sdk.Native's Reset of the same env.
+// ResetCall: terrarium_reset alone on a live instance, to split Episode
+//   into instantiation and reset.
+// Step: one "say" tool call round trip; the native floor runs the same env
+//   code (runtime/internal/testenv) in-process with sdk.NewNative. guess-wat
+//   is the hand-written WAT env of docs/abi.md: the host's own per-step cost
+//   with a guest that does almost nothing.
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/runtime/internal/testenv"
+	"github.com/terrarium-rl/terrarium/sdk"
+)
+
+func benchEnv(b *testing.B, cfg Config, wasm []byte) *Env {
+	b.Helper()
+	ctx := context.Background()
+	h, err := New(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Close(ctx) })
+	env, err := h.Load(ctx, Source{Name: "bench.wasm", Wasm: wasm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env
+}
+
+func guessWasm(b *testing.B) []byte {
+	src, err := os.ReadFile("testdata/wat/guess.wat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return Wat2Wasm(b, string(src))
+}
+
+var sayHello = abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "c", Type: "function",
+	Function: abi.FunctionCall{Name: "say", Arguments: `{"text":"hello"}`}}}}
+
+func BenchmarkLoad(b *testing.B) {
+	ctx := context.Background()
+	wasm := EchoWasm(b)
+	load := func(b *testing.B, cfg Config) {
+		h, err := New(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env, err := h.Load(ctx, Source{Name: "echo.wasm", Wasm: wasm})
+		if err != nil {
+			b.Fatal(err)
+		}
+		env.Close(ctx)
+		h.Close(ctx)
+	}
+	b.Run("cold", func(b *testing.B) {
+		cfg := NewConfig().WithCompilationCacheDir("")
+		for b.Loop() {
+			load(b, cfg)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		cfg := NewConfig().WithCompilationCacheDir(b.TempDir())
+		load(b, cfg) // warm the cache
+		for b.Loop() {
+			load(b, cfg)
+		}
+	})
+}
+
+func BenchmarkInstantiate(b *testing.B) {
+	ctx := context.Background()
+	env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
+	for b.Loop() {
+		in, err := env.instantiate(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.close(ctx)
+	}
+}
+
+func BenchmarkEpisode(b *testing.B) {
+	ctx := context.Background()
+	b.Run("echo-wasm", func(b *testing.B) {
+		env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
+		for b.Loop() {
+			ep, _, err := env.Start(ctx, 1, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ep.Close(ctx)
+		}
+	})
+	b.Run("echo-native", func(b *testing.B) {
+		n := sdk.NewNative(testenv.New)
+		for b.Loop() {
+			if _, err := n.Reset(1, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("guess-wat", func(b *testing.B) {
+		env := benchEnv(b, WithTestCache(NewConfig()), guessWasm(b))
+		for b.Loop() {
+			ep, _, err := env.Start(ctx, 1, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ep.Close(ctx)
+		}
+	})
+}
+
+func BenchmarkResetCall(b *testing.B) {
+	ctx := context.Background()
+	env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
+	in, err := env.instantiate(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.close(ctx)
+	for b.Loop() {
+		if _, err := in.request(ctx, "reset", in.fns.reset, nil, 1, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStep(b *testing.B) {
+	ctx := context.Background()
+	b.Run("echo-wasm", func(b *testing.B) {
+		env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
+		ep, _, err := env.Start(ctx, 1, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ep.Close(ctx)
+		for b.Loop() {
+			if _, err := ep.Step(ctx, sayHello); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("echo-native", func(b *testing.B) {
+		n := sdk.NewNative(testenv.New)
+		if _, err := n.Reset(1, 0); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := n.Step(sayHello); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("guess-wat", func(b *testing.B) {
+		env := benchEnv(b, WithTestCache(NewConfig()), guessWasm(b))
+		ep, _, err := env.Start(ctx, 1, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ep.Close(ctx)
+		guess := abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "c", Type: "function",
+			Function: abi.FunctionCall{Name: "guess", Arguments: `{"n":50}`}}}}
+		for b.Loop() {
+			if _, err := ep.Step(ctx, guess); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
