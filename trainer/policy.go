@@ -82,7 +82,7 @@ func (oraclePolicy) Start(_ context.Context, ep EpisodeInfo) (Agent, error) {
 
 // RandomPolicy calls random offered tools with arguments drawn from their
 // schemas, and sometimes answers at random, all seeded from the episode's
-// seed: the same episode gets the same actions. It exercises environments'
+// seed, task and index: the same episode gets the same actions. It exercises environments'
 // argument handling and gives a reward baseline.
 func RandomPolicy() Policy { return randomPolicy{} }
 
@@ -90,7 +90,9 @@ type randomPolicy struct{}
 
 func (randomPolicy) Name() string { return "random" }
 func (randomPolicy) Start(_ context.Context, ep EpisodeInfo) (Agent, error) {
-	r := rand.New(rand.NewPCG(ep.Seed, uint64(ep.Task)^0x72616e646f6d))
+	// The episode index is mixed in so that the members of a group (same
+	// seed and task) play differently.
+	r := rand.New(rand.NewPCG(ep.Seed, uint64(ep.Task)<<32^uint64(ep.Index)^0x72616e646f6d))
 	turn := 0
 	return AgentFunc(func(context.Context, []abi.Message) (abi.Message, error) {
 		turn++

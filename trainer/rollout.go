@@ -30,6 +30,12 @@ type Options struct {
 	// MaxTurns bounds actions per episode; 0 takes the env's spec.MaxTurns,
 	// then DefaultMaxTurns.
 	MaxTurns int
+	// GroupSize, when above 1, plays episodes in groups (as GRPO samples
+	// several completions of one prompt): the episodes of group g share the
+	// seed Seed+g and the task of g, and start from one reset forked into
+	// every member instead of one reset each. Episode indexes still run
+	// 0..Episodes-1.
+	GroupSize int
 	// Progress, when set, is called after each finished episode.
 	Progress func(done, total int)
 }
@@ -71,6 +77,8 @@ func Rollout(ctx context.Context, env *trt.Env, pol Policy, opts Options, emit f
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	group := max(opts.GroupSize, 1)
+	groups := (opts.Episodes + group - 1) / group
 	jobs := make(chan int)
 	results := make(chan *Trajectory, conc)
 	var wg sync.WaitGroup
@@ -78,21 +86,31 @@ func Rollout(ctx context.Context, env *trt.Env, pol Policy, opts Options, emit f
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				t := RunEpisode(ctx, env, pol, i, opts.Seed+uint64(i), opts.task(i, spec.Tasks), opts.maxTurns(spec))
-				select {
-				case results <- t:
-				case <-ctx.Done():
-					return
+			for g := range jobs {
+				first := g * group
+				n := min(group, opts.Episodes-first)
+				seed, task := opts.Seed+uint64(g), opts.task(g, spec.Tasks)
+				var ts []*Trajectory
+				if n == 1 {
+					ts = []*Trajectory{RunEpisode(ctx, env, pol, first, seed, task, opts.maxTurns(spec))}
+				} else {
+					ts = RunGroup(ctx, env, pol, first, n, seed, task, opts.maxTurns(spec))
+				}
+				for _, t := range ts {
+					select {
+					case results <- t:
+					case <-ctx.Done():
+						return
+					}
 				}
 			}
 		}()
 	}
 	go func() {
 		defer close(jobs)
-		for i := 0; i < opts.Episodes; i++ {
+		for g := 0; g < groups; g++ {
 			select {
-			case jobs <- i:
+			case jobs <- g:
 			case <-ctx.Done():
 				return
 			}
@@ -161,37 +179,87 @@ func (o Options) maxTurns(spec abi.Spec) int {
 // RunEpisode plays one episode and returns its trajectory. It never returns
 // an error: failures end the episode with a fault termination.
 func RunEpisode(ctx context.Context, env *trt.Env, pol Policy, index int, seed uint64, task, maxTurns int) *Trajectory {
+	t := newTrajectory(env, pol, index, seed, task, maxTurns)
+	ep, obs, err := env.Start(ctx, seed, task)
+	if err != nil {
+		t.fault("start", err)
+		t.Digest = t.ComputeDigest()
+		return t
+	}
+	defer ep.Close(ctx)
+	t.play(ctx, env, pol, ep, obs)
+	return t
+}
+
+// RunGroup plays n episodes of one seed and task (indexes first..first+n-1)
+// from a single reset: the started episode is forked into every member
+// before anyone acts. Each trajectory is identical to what RunEpisode would
+// record for the same actions.
+func RunGroup(ctx context.Context, env *trt.Env, pol Policy, first, n int, seed uint64, task, maxTurns int) []*Trajectory {
+	out := make([]*Trajectory, n)
+	for k := range out {
+		out[k] = newTrajectory(env, pol, first+k, seed, task, maxTurns)
+	}
+	root, obs, err := env.Start(ctx, seed, task)
+	if err != nil {
+		for _, t := range out {
+			t.fault("start", err)
+			t.Digest = t.ComputeDigest()
+		}
+		return out
+	}
+	members := make([]*trt.Episode, n)
+	members[0] = root
+	for k := 1; k < n; k++ {
+		if members[k], err = root.Fork(ctx); err != nil {
+			// Without snapshots, members start on their own.
+			members[k] = nil
+		}
+	}
+	for k, t := range out {
+		ep, o := members[k], obs
+		if ep == nil {
+			if ep, o, err = env.Start(ctx, seed, task); err != nil {
+				t.fault("start", err)
+				t.Digest = t.ComputeDigest()
+				continue
+			}
+		}
+		t.play(ctx, env, pol, ep, o)
+		ep.Close(ctx)
+	}
+	return out
+}
+
+func newTrajectory(env *trt.Env, pol Policy, index int, seed uint64, task, maxTurns int) *Trajectory {
 	spec := env.Spec()
-	t := &Trajectory{
+	return &Trajectory{
 		Format: Format, Episode: index, Seed: seed, Task: task, Policy: pol.Name(), MaxTurns: maxTurns,
 		Env:   EnvRef{Name: spec.Name, Version: spec.Version, SHA256: env.SHA256(), ConfigSHA256: env.ConfigSHA256(), Source: env.Name()},
 		Tools: []abi.Tool{}, Messages: []abi.Message{},
 	}
-	defer func() { t.Digest = t.ComputeDigest() }()
+}
 
-	ep, obs, err := env.Start(ctx, seed, task)
-	if err != nil {
-		t.fault("start", err)
-		return t
-	}
-	defer ep.Close(ctx)
+// play runs a started episode to its end and fills in t.
+func (t *Trajectory) play(ctx context.Context, env *trt.Env, pol Policy, ep *trt.Episode, obs *abi.Observation) {
+	defer func() { t.Digest = t.ComputeDigest() }()
 	t.Tools = obs.Tools
 	t.Messages = append(t.Messages, obs.Messages...)
-	info := EpisodeInfo{Index: index, Seed: seed, Task: task, Tools: obs.Tools}
+	info := EpisodeInfo{Index: t.Episode, Seed: t.Seed, Task: t.Task, Tools: obs.Tools}
 	if env.HasOracle() {
 		info.Oracle = ep.Oracle
 	}
 	agent, err := pol.Start(ctx, info)
 	if err != nil {
 		t.fault("act", err)
-		return t
+		return
 	}
 	done := false
-	for t.Turns < maxTurns && !done {
+	for t.Turns < t.MaxTurns && !done {
 		act, err := agent.Act(ctx, t.Messages)
 		if err != nil {
 			t.fault("act", err)
-			return t
+			return
 		}
 		act.Role = abi.RoleAssistant
 		t.Messages = append(t.Messages, act)
@@ -199,7 +267,7 @@ func RunEpisode(ctx context.Context, env *trt.Env, pol Policy, index int, seed u
 		res, err := ep.Step(ctx, act)
 		if err != nil {
 			t.fault("step", err)
-			return t
+			return
 		}
 		t.Messages = append(t.Messages, res.Messages...)
 		done = res.Done
@@ -207,14 +275,13 @@ func RunEpisode(ctx context.Context, env *trt.Env, pol Policy, index int, seed u
 	score, err := ep.Score(ctx)
 	if err != nil {
 		t.fault("score", err)
-		return t
+		return
 	}
 	t.Reward, t.Components = score.Reward, score.Components
 	t.Termination.Reason = ReasonMaxTurns
 	if done {
 		t.Termination.Reason = ReasonDone
 	}
-	return t
 }
 
 func (t *Trajectory) fault(op string, err error) {

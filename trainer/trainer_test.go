@@ -303,3 +303,29 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// Group members share a forked start state and record exactly what a fresh
+// episode with the same actions records, so every member replays alone.
+func TestRolloutGroups(t *testing.T) {
+	env := loadEcho(t)
+	recs, _, sum := rollout(t, env, onlySay{trainer.RandomPolicy()}, trainer.Options{Episodes: 10, Seed: 40, GroupSize: 4, MaxTurns: 3})
+	if sum.Episodes != 10 {
+		t.Fatalf("%d episodes, want 10", sum.Episodes)
+	}
+	distinct := map[string]bool{}
+	for i, r := range recs {
+		g := i / 4
+		if r.Episode != i || r.Seed != 40+uint64(g) || r.Task != g%env.Spec().Tasks {
+			t.Errorf("record %d: episode %d seed %d task %d, want group %d's seed and task", i, r.Episode, r.Seed, r.Task, g)
+		}
+		if err := trainer.Replay(context.Background(), env, r); err != nil {
+			t.Errorf("replay of group member %d from a fresh start: %v", i, err)
+		}
+		if g == 0 {
+			distinct[r.Digest] = true
+		}
+	}
+	if len(distinct) < 2 {
+		t.Errorf("the 4 members of group 0 all played alike; want different samples")
+	}
+}

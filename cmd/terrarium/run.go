@@ -25,6 +25,7 @@ var runFlags struct {
 	maxTurns    int
 	tasks       []int
 	out         string
+	group       int
 	host        hostFlags
 	remote      remoteFlags
 
@@ -49,7 +50,9 @@ digest, pinning it in the lockfile (refusing it when its digest differs from
 the lock entry), checking its signature against --trust when given, and
 checking its declared capabilities against --allow. The pack's limits apply
 unless the limit flags override them. Episode i plays task i mod tasks with seed S+i, unless --task
-lists the tasks to cycle through. Trajectories are written in episode order
+lists the tasks to cycle through. With --group G, episodes come in groups of
+G that share one seed and task (group g: seed S+g) and start from one reset
+forked into every member, as GRPO samples several completions per prompt. Trajectories are written in episode order
 whatever the concurrency, so the same command writes the same bytes.
 
 Policies:
@@ -77,6 +80,7 @@ episode faulted.`,
 		fs.IntVarP(&runFlags.concurrency, "concurrency", "j", 1, "episodes run at once")
 		fs.IntVar(&runFlags.maxTurns, "max-turns", 0, "turn limit per episode (default: the env's, else 32)")
 		fs.IntSliceVar(&runFlags.tasks, "task", nil, "tasks to cycle through (default: all, in order)")
+		fs.IntVar(&runFlags.group, "group", 1, "episodes per group sharing seed, task and a forked start state (GRPO)")
 		fs.StringVarP(&runFlags.out, "output", "o", "", "trajectory file to write (- for stdout)")
 		runFlags.host.register(fs)
 		runFlags.remote.register(fs)
@@ -92,8 +96,8 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	if (f.env == "") == (f.pack == "") {
 		return usagef("give one of --env or --pack")
 	}
-	if f.episodes < 1 || f.concurrency < 1 || f.maxTurns < 0 {
-		return usagef("--episodes and --concurrency must be at least 1, --max-turns not negative")
+	if f.episodes < 1 || f.concurrency < 1 || f.group < 1 || f.maxTurns < 0 {
+		return usagef("--episodes, --concurrency and --group must be at least 1, --max-turns not negative")
 	}
 	pol, err := policyFromFlag(ctx, f.policy, inv.Stderr)
 	if err != nil {
@@ -148,7 +152,7 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	tw := trainer.NewWriter(w)
 	bar := progress.New(inv.Stderr, f.episodes, "episodes")
 	sum, err := trainer.Rollout(ctx, env, pol, trainer.Options{
-		Episodes: f.episodes, Seed: f.seed, Tasks: f.tasks, Concurrency: f.concurrency, MaxTurns: f.maxTurns,
+		Episodes: f.episodes, Seed: f.seed, Tasks: f.tasks, Concurrency: f.concurrency, MaxTurns: f.maxTurns, GroupSize: f.group,
 		Progress: func(done, _ int) { bar.Set(done) },
 	}, tw.Write)
 	bar.Finish()
