@@ -45,6 +45,7 @@ type Env struct {
 
 	globalNames []string       // exported mutable globals, nil without snapshots
 	snap        *snapshot      // post-initialization state, nil without snapshots
+	image       *cowImage      // snap's memory for copy-on-write restore, nil when copying
 	pool        chan *instance // idle instances in the snapshot's state
 }
 
@@ -231,6 +232,10 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 			if h.cfg.reuse {
 				e.pool = make(chan *instance, poolSize())
 			}
+			if cowSupported {
+				// Without an image, restore copies the snapshot instead.
+				e.image, _ = newCowImage(e.snap.mem)
+			}
 		}
 		// A warm-up that fails leaves the env without snapshots: every
 		// episode then instantiates afresh, and reports the failure itself.
@@ -300,6 +305,9 @@ func (e *Env) Close(ctx context.Context) error {
 		default:
 		}
 		break
+	}
+	if e.image != nil {
+		e.image.close()
 	}
 	return e.compiled.Close(ctx)
 }

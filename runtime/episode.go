@@ -9,6 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/terrarium-rl/terrarium/abi"
@@ -24,6 +25,9 @@ type instance struct {
 	// globals are the module's mutable globals, exported by the host's
 	// rewrite of the module, for snapshot and restore.
 	globals []api.MutableGlobal
+	// cow is the instance's linear memory when the env restores by
+	// copy-on-write (see cow_linux.go).
+	cow *cowMemory
 }
 
 func (e *Env) instantiate(ctx context.Context) (*instance, error) {
@@ -42,7 +46,18 @@ func (e *Env) instantiate(ctx context.Context) (*instance, error) {
 	// No WithArgs, WithEnv, WithFS, WithStdin: the guest sees no arguments,
 	// no environment variables, no files and an empty stdin.
 	in := &instance{env: e, sys: s}
-	cctx, cancel := context.WithTimeout(context.WithValue(ctx, sysKey{}, s), h.cfg.stepTimeout)
+	ictx := context.WithValue(ctx, sysKey{}, s)
+	if e.image != nil {
+		ictx = experimental.WithMemoryAllocator(ictx, experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
+			m, err := newCowMemory(max)
+			if err != nil {
+				return &sliceMemory{}
+			}
+			in.cow = m
+			return m
+		}))
+	}
+	cctx, cancel := context.WithTimeout(ictx, h.cfg.stepTimeout)
 	s.setCancel(cancel)
 	mod, err := h.rt.InstantiateModule(cctx, e.compiled, mc)
 	s.setCancel(nil)
@@ -125,7 +140,7 @@ func (in *instance) request(ctx context.Context, op string, fn api.Function, bod
 		return nil, fmt.Errorf("%s: %w: export missing", op, ErrInvalidModule)
 	}
 	cfg := in.env.host.cfg
-	if len(body) > cfg.requestLimit {
+	if len(body) > cfg.requestLimit && fn != in.fns.configure { // a configuration is pinned by its pack, not sent by the agent
 		return nil, fmt.Errorf("%s: %w: %d bytes (limit %d)", op, ErrRequestTooLarge, len(body), cfg.requestLimit)
 	}
 	takesBody := fn != in.fns.spec && fn != in.fns.score && fn != in.fns.oracle
@@ -233,3 +248,19 @@ func guestPanic(out string) string {
 	}
 	return ""
 }
+
+// sliceMemory is the fallback linear memory when a reservation fails: a
+// plain slice that grows by copying, as wazero's own.
+type sliceMemory struct{ b []byte }
+
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	if size > uint64(cap(m.b)) {
+		nb := make([]byte, size, size+size/4)
+		copy(nb, m.b)
+		m.b = nb
+	}
+	m.b = m.b[:size]
+	return m.b
+}
+
+func (m *sliceMemory) Free() {}

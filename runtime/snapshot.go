@@ -65,11 +65,17 @@ func (in *instance) restore(s *snapshot) bool {
 			return false
 		}
 	}
-	view, ok := mem.Read(0, mem.Size())
-	if !ok {
-		return false
+	if in.cow != nil && s == in.env.snap && in.env.image != nil {
+		if err := in.cow.reset(in.env.image); err != nil {
+			return false
+		}
+	} else {
+		view, ok := mem.Read(0, mem.Size())
+		if !ok {
+			return false
+		}
+		copy(view, s.mem)
 	}
-	copy(view, s.mem)
 	for i, g := range in.globals {
 		g.Set(s.globals[i])
 	}
@@ -110,7 +116,11 @@ func (e *Env) acquire(ctx context.Context) (*instance, error) {
 
 // release recycles a healthy instance or closes it.
 func (e *Env) release(ctx context.Context, in *instance) {
-	if e.pool != nil && in.restore(e.snap) {
+	// Instances made before the copy-on-write image existed (the one the
+	// snapshot was taken from) are not kept: every pooled instance should
+	// restore the cheap way.
+	keep := e.pool != nil && (e.image == nil || in.cow != nil)
+	if keep && in.restore(e.snap) {
 		select {
 		case e.pool <- in:
 			return
