@@ -11,7 +11,7 @@ import (
 var cmdEnv = &Command{
 	Name:  "env",
 	Short: "test and create environments",
-	Sub:   []*Command{cmdEnvTest},
+	Sub:   []*Command{cmdEnvTest, cmdEnvNew},
 }
 
 var envTestFlags struct {

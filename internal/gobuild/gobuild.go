@@ -43,8 +43,13 @@ func Build(ctx context.Context, dir string) (string, error) {
 	}
 	out := filepath.Join(outDir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6])+".wasm")
 	tmp := out + fmt.Sprintf(".tmp%d", os.Getpid())
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
-		"-ldflags=-buildid=", "-o", tmp, ".")
+	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-ldflags=-buildid=", "-o", tmp}
+	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err == nil {
+		// An env with its own module (terrarium env new outside a
+		// checkout) may complete its go.mod from go.sum on first build.
+		args = append(args, "-mod=mod")
+	}
+	cmd := exec.CommandContext(ctx, goTool(), append(args, ".")...)
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var stderr bytes.Buffer
