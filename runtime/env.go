@@ -47,6 +47,8 @@ type Env struct {
 	snap        *snapshot      // post-initialization state, nil without snapshots
 	image       *cowImage      // snap's memory for copy-on-write restore, nil when copying
 	pool        chan *instance // idle instances in the snapshot's state
+	fuel        envFuel        // compute budget (fuel.go)
+	stats       envStats
 }
 
 // LoadFile reads and loads a module file.
@@ -116,9 +118,10 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	// Export the module's mutable globals so that instances can be
 	// snapshotted and restored; a module this cannot rewrite still runs,
 	// with a fresh instance per episode.
-	wasm, globalNames, rerr := wasmbin.ExportGlobals(src.Wasm)
+	fuel, metered := h.meter(name, src.Wasm)
+	wasm, globalNames, rerr := wasmbin.ExportGlobals(metered)
 	if rerr != nil {
-		wasm, globalNames = src.Wasm, nil
+		wasm, globalNames = metered, nil
 	}
 	compiled, err := h.rt.CompileModule(ctx, wasm)
 	if err != nil {
@@ -187,7 +190,7 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	sum := sha256.Sum256(src.Wasm)
 	e := &Env{host: h, name: name, compiled: compiled, config: src.Config,
 		sha: hex.EncodeToString(sum[:]), hasOracle: exports[abi.ExportOracle] != nil,
-		globalNames: globalNames}
+		globalNames: globalNames, fuel: fuel}
 	if src.Config != nil {
 		cs := sha256.Sum256(src.Config)
 		e.configSHA = hex.EncodeToString(cs[:])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/api"
 )
@@ -106,6 +107,7 @@ func (e *Env) acquire(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.stats.instantiated.Add(1)
 	if e.snap != nil && !in.restore(e.snap) {
 		in.close(ctx)
 		return nil, fmt.Errorf("%w: a fresh instance does not match the snapshot (memory %d bytes, snapshot %d)",
@@ -123,9 +125,32 @@ func (e *Env) release(ctx context.Context, in *instance) {
 	if keep && in.restore(e.snap) {
 		select {
 		case e.pool <- in:
+			e.stats.recycled.Add(1)
 			return
 		default:
 		}
 	}
+	if e.pool != nil && in.dead == nil && in.mod != nil {
+		e.stats.discarded.Add(1)
+	}
 	in.close(ctx)
+}
+
+// Stats counts what became of an Env's instances.
+type Stats struct {
+	// Instantiated counts instances made from the module (fresh).
+	Instantiated int64
+	// Recycled counts instances restored to the snapshot and kept.
+	Recycled int64
+	// Discarded counts healthy instances not kept, mostly because the
+	// episode grew guest memory past the snapshot's size.
+	Discarded int64
+}
+
+type envStats struct{ instantiated, recycled, discarded atomic.Int64 }
+
+// Stats reports how the env's instances were made and reused: many fresh
+// instances mean slow starts (see RATIONALE.md on snapshots).
+func (e *Env) Stats() Stats {
+	return Stats{e.stats.instantiated.Load(), e.stats.recycled.Load(), e.stats.discarded.Load()}
 }

@@ -165,6 +165,12 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	spec := env.Spec()
 	fmt.Fprintf(inv.Stderr, "%s@%s %s policy: %d episodes, mean reward %.4f, %d faults, %d hit max turns, %.1f episodes/s (concurrency %d)\n",
 		spec.Name, spec.Version, pol.Name(), sum.Episodes, sum.MeanReward, sum.Faults, sum.MaxTurns, sum.EpisodesPerSecond(), f.concurrency)
+	if st := env.Stats(); st.Instantiated > 1+st.Recycled/10 {
+		// Episodes that grow guest memory cannot recycle their instance
+		// (RATIONALE.md); say so, since it makes starts much slower.
+		fmt.Fprintf(inv.Stderr, "note: %d of %d episodes needed a fresh instance (guest memory grew past the snapshot)\n",
+			st.Instantiated-1, sum.Episodes)
+	}
 	if sum.Faults > 0 {
 		return fmt.Errorf("%d of %d episodes faulted (see termination in the trajectories)", sum.Faults, sum.Episodes)
 	}
