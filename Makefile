@@ -5,11 +5,17 @@
 GO ?= go
 GOTEST_FLAGS ?= -timeout 60m
 
-# Debian packages the tests use: wat2wasm (ABI worked example), a real OCI
-# registry (pack push/pull tests).
-DEBS := wabt docker-registry
-# Commands that prove each package is installed, in the same order.
-DEB_CMDS := wat2wasm docker-registry
+# Debian packages the tests use: wat2wasm (the ABI's worked example), a real
+# OCI registry (pack push/pull), gRPC for Python (the Python policy plugin,
+# run by /usr/bin/python3).
+DEBS := wabt docker-registry python3-grpcio python3-protobuf
+
+# One check per need; any failing check triggers the install.
+define have_deps
+command -v wat2wasm >/dev/null 2>&1 && \
+command -v docker-registry >/dev/null 2>&1 && \
+/usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1
+endef
 
 .PHONY: test deps check
 
@@ -22,10 +28,9 @@ check:
 	$(GO) vet ./...
 
 deps:
-	@missing=0; for c in $(DEB_CMDS); do command -v $$c >/dev/null 2>&1 || missing=1; done; \
-	if [ $$missing = 1 ]; then \
+	@if ! { $(have_deps); }; then \
 	  echo "installing Debian packages: $(DEBS)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEBS) >/dev/null; \
 	fi
-	@for c in $(DEB_CMDS); do command -v $$c >/dev/null 2>&1 || { echo "missing $$c after install"; exit 1; }; done
+	@{ $(have_deps); } || { echo "missing test dependencies after install ($(DEBS))"; exit 1; }

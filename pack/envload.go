@@ -31,6 +31,10 @@ func resolveEnv(ctx context.Context, path string) (trt.Source, bool, error) {
 	if err != nil {
 		return trt.Source{}, true, err
 	}
+	// Name the source by the reference the user gave, not the module file
+	// inside the pack: trajectories record it, and replay must resolve it
+	// to the pack again (module and configuration), not to the bare module.
+	src.Name = path
 	return src, true, nil
 }
 

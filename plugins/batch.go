@@ -56,7 +56,7 @@ type Batcher struct {
 	window time.Duration
 
 	queue    chan *request
-	finished chan struct{}  // a call in flight returned
+	finished chan struct{}   // a call in flight returned
 	ctx      context.Context // canceled by Close; the parent of every call
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the dispatcher and the calls in flight

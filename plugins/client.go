@@ -30,7 +30,8 @@ type Config struct {
 	// comes from somewhere less trusted than the host.
 	SHA256 []byte
 	// Log receives what the plugin writes to stdout and stderr, and the
-	// host's reports about the plugin's process; nil discards them.
+	// host's reports about the plugin's process; nil discards them. Writes
+	// to it are serialized.
 	Log io.Writer
 }
 
@@ -66,9 +67,11 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	log := cfg.Log
-	if log == nil {
-		log = io.Discard
+	var log io.Writer = io.Discard
+	if cfg.Log != nil {
+		// go-plugin writes from several goroutines (stderr reader, stdio
+		// stream, logger); Log need not be safe for that.
+		log = &lockedWriter{w: cfg.Log}
 	}
 	// abandon kills a process whose start is given up: go-plugin's own
 	// Kill would wait for the start to time out first.
@@ -180,4 +183,16 @@ func (c *Client) Close() error {
 		c.abandon()
 	})
 	return nil
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

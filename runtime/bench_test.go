@@ -5,18 +5,23 @@ package runtime
 //
 //	go test ./runtime -run '^$' -bench . -count 5
 //
-// Load/cold and Load/cached: compile the echo env (a Go guest, ~3 MB of
-//   wasm) and probe it (instantiate once, read the spec), without and with
-//   the on-disk compilation cache.
-// Instantiate: a bare guest instance, created and closed.
-// Episode: what a new episode costs (Start: instantiate + terrarium_reset,
-//   then Close); the native floor is sdk.Native's Reset of the same env.
-// ResetCall: terrarium_reset alone on a live instance, to split Episode
-//   into instantiation and reset.
-// Step: one "say" tool call round trip; the native floor runs the same env
-//   code (runtime/internal/testenv) in-process with sdk.NewNative. guess-wat
-//   is the hand-written WAT env of docs/abi.md: the host's own per-step cost
-//   with a guest that does almost nothing.
+// Load/cold and Load/cached: compile the echo env (a Go guest, ~6 MB of
+// wasm) and prepare it (instantiate, read the spec, warm up, snapshot),
+// without and with the on-disk compilation cache.
+// Instantiate: a bare guest instance (runs the Go runtime's and packages'
+// initializers), created and closed: what starting an episode would cost
+// without snapshots.
+// Episode: what a new episode costs (Start, which takes an instance in the
+// snapshot's state and calls terrarium_reset, then Close). echo-wasm
+// recycles instances (the default); echo-wasm-fresh instantiates one per
+// episode and restores it to the snapshot; the native floor is sdk.Native's
+// Reset of the same env; guess-wat is the hand-written WAT env of
+// docs/abi.md.
+// ResetCall: terrarium_reset alone on a live instance.
+// Step: one tool call round trip ("say" for echo); the native floor runs the
+// same env code (runtime/internal/testenv) in-process with sdk.NewNative;
+// guess-wat shows the host's own per-step cost with a guest that does
+// almost nothing.
 
 import (
 	"context"
@@ -100,6 +105,16 @@ func BenchmarkEpisode(b *testing.B) {
 	ctx := context.Background()
 	b.Run("echo-wasm", func(b *testing.B) {
 		env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
+		for b.Loop() {
+			ep, _, err := env.Start(ctx, 1, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ep.Close(ctx)
+		}
+	})
+	b.Run("echo-wasm-fresh", func(b *testing.B) {
+		env := benchEnv(b, WithTestCache(NewConfig().WithInstanceReuse(false)), EchoWasm(b))
 		for b.Loop() {
 			ep, _, err := env.Start(ctx, 1, 0)
 			if err != nil {

@@ -16,6 +16,8 @@ type Config struct {
 	cacheDir         string
 	cacheSet         bool
 	reuse            bool
+	fuelPerStep      uint64
+	noCloseOnDone    bool // benchmarks only: see fuel_export_test.go
 }
 
 // Defaults.
@@ -25,6 +27,12 @@ const (
 	DefaultOutputLimitBytes = 256 << 10
 	DefaultReplyLimitBytes  = 8 << 20
 	DefaultRequestLimit     = 4 << 20
+	// DefaultFuelPerStep is the budget to pass to WithFuelPerStep when an
+	// env states none: about 170x the heaviest call of the shipped envs'
+	// oracle episodes (12M fuel, an ASTRA step), and 40x their heaviest
+	// one-time call (50M, the JavaScript runner loading its script); see
+	// TestDefaultFuelCoversShippedEnvs. Metering stays off unless asked for.
+	DefaultFuelPerStep = 2_000_000_000
 )
 
 // NewConfig returns the default configuration.
@@ -71,6 +79,17 @@ func (c Config) WithReplyLimitBytes(n int) Config { c.replyLimitBytes = n; retur
 // Default DefaultRequestLimit; a larger action is refused with
 // ErrRequestTooLarge before entering the guest.
 func (c Config) WithRequestLimitBytes(n int) Config { c.requestLimit = n; return c }
+
+// WithFuelPerStep sets the compute budget of each call into a guest (a
+// reset, a step, a score, an oracle), in fuel units; 0, the default, turns
+// metering off. Load instruments the module to count its own work (one
+// charge per function call and loop iteration, weighted by the code it runs
+// straight through; see internal/wasmbin), and a call that uses up its
+// budget ends the episode with a FaultBudget. Unlike the step timeout, the
+// outcome does not depend on the machine or its load: it replays
+// identically. DefaultFuelPerStep suits the shipped environments. A module
+// the instrumentation cannot read runs unmetered; Env.Fuel says so.
+func (c Config) WithFuelPerStep(n uint64) Config { c.fuelPerStep = n; return c }
 
 // WithCompilationCacheDir keeps compiled modules in dir across processes.
 // The default is a "terrarium/wazero" folder in the user's cache directory

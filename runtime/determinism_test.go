@@ -59,8 +59,8 @@ func transcript(t *testing.T, env *trt.Env, seed uint64, task int) []string {
 
 func TestDeterminism(t *testing.T) {
 	// Two hosts share nothing but the module bytes.
-	envA := loadEcho(t, newHost(t, trt.NewConfig()))
-	envB := loadEcho(t, newHost(t, trt.NewConfig()))
+	envA := loadEcho(t, newHost(t, patientConfig()))
+	envB := loadEcho(t, newHost(t, patientConfig()))
 	base := transcript(t, envA, 7, 1)
 
 	t.Run("same seed and task", func(t *testing.T) {

@@ -25,6 +25,7 @@ type instance struct {
 	// globals are the module's mutable globals, exported by the host's
 	// rewrite of the module, for snapshot and restore.
 	globals []api.MutableGlobal
+	fuel    instanceFuel // fuel.go
 	// cow is the instance's linear memory when the env restores by
 	// copy-on-write (see cow_linux.go).
 	cow *cowMemory
@@ -80,7 +81,7 @@ func (e *Env) instantiate(ctx context.Context) (*instance, error) {
 	f.oracle = mod.ExportedFunction(abi.ExportOracle)
 	f.rptr = mod.ExportedFunction(abi.ExportResultPtr)
 	f.rlen = mod.ExportedFunction(abi.ExportResultLen)
-	if err := in.resolveGlobals(); err != nil {
+	if err := errors.Join(in.resolveGlobals(), in.resolveFuel()); err != nil {
 		in.close(ctx)
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
@@ -111,7 +112,9 @@ func (in *instance) call(ctx context.Context, op string, fn api.Function, params
 	}
 	cctx, cancel := context.WithTimeout(context.WithValue(ctx, sysKey{}, in.sys), in.env.host.cfg.stepTimeout)
 	in.sys.setCancel(cancel)
+	in.refuel()
 	res, err := fn.Call(cctx, params...)
+	in.spent()
 	in.sys.setCancel(nil)
 	cancel()
 	if err != nil {
@@ -208,6 +211,8 @@ func (in *instance) classify(ctx context.Context, op string, err error) *Fault {
 	case in.sys.flooded:
 		f.Kind = FaultOutput
 		f.Reason = fmt.Sprintf("guest wrote more than %d bytes of output", in.sys.outLimit)
+	case in.outOfFuel():
+		f.Kind, f.Reason = FaultBudget, in.budgetReason()
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 		if ctx.Err() != nil {
 			f.Kind, f.Reason = FaultCanceled, ctx.Err().Error()

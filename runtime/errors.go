@@ -33,6 +33,7 @@ const (
 	FaultProtocol FaultKind = "protocol" // the guest broke the ABI (bad reply, bad pointer, oversized reply)
 	FaultEnv      FaultKind = "env"      // the guest reported an env failure (status 4)
 	FaultCanceled FaultKind = "canceled" // the caller's context ended
+	FaultBudget   FaultKind = "budget"   // a call used up its compute budget (Config.WithFuelPerStep)
 )
 
 // Fault is the error of a call that ended the episode: the guest's instance

@@ -121,13 +121,16 @@ func TestFaultsAreIsolated(t *testing.T) {
 			<-gate
 		})
 	}
+	// The faults happen one after another, beside the healthy episodes:
+	// run at once, they would compete for the cores with the infinite loop
+	// and could run past the wall-clock step timeout themselves.
 	faultErrs := make([]error, len(faults))
-	for i, f := range faults {
-		wg.Go(func() {
-			defer faulted.Done()
+	wg.Go(func() {
+		for i, f := range faults {
 			_, faultErrs[i] = eps[healthy+i].Step(ctx, call("c1", f.tool, "{}"))
-		})
-	}
+			faulted.Done()
+		}
+	})
 	wg.Wait()
 
 	for i, f := range faults {
@@ -213,7 +216,7 @@ func TestCanceledContext(t *testing.T) {
 // episode usable.
 func TestRefusedRequests(t *testing.T) {
 	ctx := context.Background()
-	env := loadEcho(t, newHost(t, trt.NewConfig().WithRequestLimitBytes(1024)))
+	env := loadEcho(t, newHost(t, patientConfig().WithRequestLimitBytes(1024)))
 	ep, _, err := env.Start(ctx, 1, 0)
 	if err != nil {
 		t.Fatal(err)

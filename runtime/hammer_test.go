@@ -19,7 +19,7 @@ import (
 func TestHammer(t *testing.T) {
 	const workers, rounds = 6, 4
 	ctx := context.Background()
-	env := loadEcho(t, newHost(t, trt.NewConfig()))
+	env := loadEcho(t, newHost(t, patientConfig()))
 	obs := make([][]string, rounds)
 	for r := range obs {
 		obs[r] = make([]string, workers)

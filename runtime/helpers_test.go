@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/terrarium-rl/terrarium/abi"
 	trt "github.com/terrarium-rl/terrarium/runtime"
@@ -24,6 +25,11 @@ func newHost(tb testing.TB, cfg trt.Config) *trt.Host {
 	tb.Cleanup(func() { h.Close(ctx) })
 	return h
 }
+
+// patientConfig is for tests that do not test the step timeout: the
+// timeout is wall-clock, and a loaded machine (or the race detector) can make
+// a Go guest's instantiation take seconds.
+func patientConfig() trt.Config { return trt.NewConfig().WithStepTimeout(2 * time.Minute) }
 
 // loadEcho loads the echo env into h.
 func loadEcho(tb testing.TB, h *trt.Host) *trt.Env {

@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.memoryLimitPages).
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(!cfg.noCloseOnDone).
 		WithCoreFeatures(api.CoreFeaturesV2)
 	dir := cfg.cacheDir
 	if !cfg.cacheSet {

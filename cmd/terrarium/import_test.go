@@ -58,7 +58,9 @@ func TestImportAstraRunReplay(t *testing.T) {
 				t.Errorf("%s episode %d: reward %v", policy, i, r)
 			}
 		}
-		if code, out, errOut := run("replay", traj, "--env", pk); code != exitOK {
+		// The trajectories name the pack, so replay finds module and
+		// configuration by itself.
+		if code, out, errOut := run("replay", traj); code != exitOK {
 			t.Errorf("replay %s: exit %d\n%s%s", policy, code, out, errOut)
 		}
 	}

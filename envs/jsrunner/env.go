@@ -157,7 +157,9 @@ func (e *env) handler(name string, tool *goja.Object, fn goja.Callable) func(*sd
 }
 
 func (e *env) Score(ep *sdk.Episode) (abi.Score, error) {
-	out, err := settle(e.v.score(e.v.env, e.ep))
+	var out goja.Value
+	var err error
+	e.v.aside(ep, func() { out, err = settle(e.v.score(e.v.env, e.ep)) })
 	if err != nil {
 		return abi.Score{}, errors.New(describe(err))
 	}
@@ -229,7 +231,9 @@ type actionCall struct {
 }
 
 func (e *oracleEnv) Oracle(ep *sdk.Episode) (abi.Message, error) {
-	out, err := settle(e.v.oracle(e.v.env, e.ep))
+	var out goja.Value
+	var err error
+	e.v.aside(ep, func() { out, err = settle(e.v.oracle(e.v.env, e.ep)) })
 	if err != nil {
 		return abi.Message{}, errors.New(describe(err))
 	}

@@ -13,11 +13,10 @@
 //
 // # Notes
 //
-//   - The script is compiled and run once per instance, at configure; the
-//     runtime that ran it serves the first episode. The host makes a fresh
-//     instance per episode, so goja setup happens once per episode, never
-//     twice. A later reset in the same instance (sdk.NewNative) runs the
-//     compiled program again in a fresh runtime, so that no JavaScript state
+//   - The script is compiled once per instance, at configure, which also
+//     runs it in two goja runtimes (see prepared in vm.go). Each episode
+//     takes a runtime that has run the script and served no other episode,
+//     making a new one only when none is left, so that no JavaScript state
 //     outlives its episode.
 //   - Math.random draws from the episode's seeded generator (sdk.Episode.Rand)
 //     and Date reads a virtual clock that restarts at reset; see vm.go.
@@ -61,6 +60,7 @@ func configure(src []byte) error {
 		return err
 	}
 	loaded = s
+	reserveHeap()
 	return nil
 }
 

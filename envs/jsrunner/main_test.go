@@ -450,3 +450,80 @@ func FuzzToolArguments(f *testing.F) {
 		}
 	})
 }
+
+// TestScoreAndOracleAside checks that asking for scores and oracle actions,
+// which hosts do at will, never shifts the episode's Math.random or Date.
+func TestScoreAndOracleAside(t *testing.T) {
+	n := load(t, envScript(`return {tools: [{name: "draw", handler: () => [Math.random(), Date.now()]}]}`, `
+  oracle(ep) { Math.random(); Date.now(); return JSON.stringify([Math.random(), Date.now()]) },`))
+	draw := func(peek bool) (string, string) {
+		reset(t, n, 3, 1)
+		var seen string
+		if peek {
+			for range 3 {
+				m, err := n.Oracle()
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen = m.Content
+				if _, err := n.Score(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return toolContent(t, n, "draw", ""), seen
+	}
+	quiet, _ := draw(false)
+	peeked, oracleSaw := draw(true)
+	if quiet != peeked {
+		t.Fatalf("draws after oracle and score calls %s, without %s", peeked, quiet)
+	}
+	if oracleSaw == "" || oracleSaw == quiet {
+		t.Fatalf("the oracle saw %q; want values of its own, not the episode's %s", oracleSaw, quiet)
+	}
+}
+
+func TestRecursionWithinLimit(t *testing.T) {
+	n := load(t, envScript(`return {tools: [
+    {name: "plain", handler() { const f = (n) => n === 0 ? 0 : 1 + f(n - 1); return f(`+fmt.Sprint(MaxCallDepth-20)+`) }},
+    // Through map, each level takes three frames: f, map and the arrow.
+    {name: "native", handler() { const f = (n) => n === 0 ? 0 : [n].map(() => 1 + f(n - 1))[0]; return f(`+fmt.Sprint(MaxCallDepth/3-20)+`) }},
+  ]}`, ""))
+	reset(t, n, 0, 0)
+	if got, want := toolContent(t, n, "plain", ""), fmt.Sprint(MaxCallDepth-20); got != want {
+		t.Errorf("plain recursion returned %s, want %s", got, want)
+	}
+	if got, want := toolContent(t, n, "native", ""), fmt.Sprint(MaxCallDepth/3-20); got != want {
+		t.Errorf("recursion through map returned %s, want %s", got, want)
+	}
+}
+
+// TestLanguage backs the feature list of docs/js-env.md.
+func TestLanguage(t *testing.T) {
+	n := load(t, `
+class Counter { #n = 0; inc() { return ++this.#n } }
+function* gen() { yield 1; yield 2 }
+const env = {
+  spec: {name: "lang", version: "1", tasks: 1},
+  async reset(ep) {
+    const c = new Counter(); c.inc();
+    const {a, ...rest} = {a: 1, b: 2, c: 3};
+    const m = new Map([["k", 1]]), s = new Set([1, 1, 2]);
+    const sym = Symbol("s");
+    const p = new Proxy({}, {get: (t, k) => k + "!"});
+    const got = [
+      c.inc(), a, Object.keys(rest).join(""), [...gen()].join(""), m.get("k"), s.size, typeof sym,
+      p.x, Reflect.has({q: 1}, "q"), (2n ** 64n).toString(), new Uint8Array([1, 2]).length,
+      ({}).missing?.deep ?? "nullish", `+"`${1 + 1}`"+`, await Promise.resolve("awaited"),
+      /(?<year>\d{4})/.exec("in 2025").groups.year, [3, 1, 2].sort().join(""), "x".padStart(3, "-"),
+      Object.entries({e: 1}).flat().join(""), Array.from({length: 2}, (_, i) => i).join(""),
+    ];
+    return {messages: [{role: "user", content: JSON.stringify(got)}]};
+  },
+  score() { return 0 },
+};`)
+	want := `[2,1,"bc","12",1,2,"symbol","x!",true,"18446744073709551616",2,"nullish","2","awaited","2025","123","--x","e1","01"]`
+	if got := reset(t, n, 0, 0).Messages[0].Content; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -46,9 +46,18 @@ type script struct {
 	prog      *goja.Program
 	spec      abi.Spec
 	hasOracle bool
-	// spare has run the program but served no episode yet.
-	spare *vm
+	// spares have run the program and served no episode yet.
+	spares []*vm
 }
+
+// prepared is how many runtimes configure prepares. A host that snapshots
+// instances (package runtime does) runs one warm-up reset after configure
+// and then starts every episode from the snapshot: with two runtimes ready,
+// the warm-up takes one and the snapshot keeps the other, so an episode's
+// reset runs the script's reset at once, with no goja setup. A host that
+// does not snapshot pays for one unused runtime per instance (about a
+// millisecond).
+const prepared = 2
 
 func compile(src string) (*script, error) {
 	prog, err := goja.Compile(scriptName, src, false)
@@ -68,14 +77,24 @@ func compile(src string) (*script, error) {
 		return nil, fmt.Errorf("env.spec: %w", err)
 	}
 	s.hasOracle = v.oracle != nil
-	s.spare = v
+	s.spares = append(s.spares, v)
+	for len(s.spares) < prepared {
+		v, err := s.newVM()
+		if err != nil {
+			return nil, err
+		}
+		s.spares = append(s.spares, v)
+	}
 	return s, nil
 }
 
-// take returns a runtime that has run the script and served no episode.
+// take returns a runtime that has run the script and served no episode,
+// so that no JavaScript state outlives its episode.
 func (s *script) take() (*vm, error) {
-	if v := s.spare; v != nil {
-		s.spare = nil
+	if n := len(s.spares); n > 0 {
+		v := s.spares[n-1]
+		s.spares[n-1] = nil
+		s.spares = s.spares[:n-1]
 		return v, nil
 	}
 	return s.newVM()
@@ -148,6 +167,18 @@ func (s *script) newVM() (*vm, error) {
 func (v *vm) startEpisode(r *rand.Rand) {
 	v.rand = r
 	v.clockMS = 0
+}
+
+// aside runs fn (score or oracle) with Math.random and Date set aside:
+// they work, but draw from a generator and a clock of their own, so that
+// asking for a score or the oracle's next action (which the host may do any
+// number of times, or not at all) never changes what the episode itself
+// draws and reads, and a replay of the actions alone reproduces it.
+func (v *vm) aside(ep *sdk.Episode, fn func()) {
+	r, clock := v.rand, v.clockMS
+	v.rand = rand.New(rand.NewPCG(ep.Seed, ^uint64(ep.Task)))
+	defer func() { v.rand, v.clockMS = r, clock }()
+	fn()
 }
 
 func (v *vm) now() time.Time {

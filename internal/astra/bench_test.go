@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/terrarium-rl/terrarium/abi"
-	trt "github.com/terrarium-rl/terrarium/runtime"
 )
 
 // genRecords writes n synthetic records to w: the sample and test records
@@ -212,15 +211,8 @@ func BenchmarkStart(b *testing.B) {
 	}
 	genRecords(b, f, 10000)
 	f.Close()
-	// The task set of 10,000 records (18 MB) is larger than the default
-	// request limit, which the host also applies to configuration blobs.
-	h, err := trt.New(context.Background(), trt.NewConfig().WithRequestLimitBytes(64<<20))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close(context.Background())
 	for _, src := range []string{samplePath, path} {
-		res, env := importInto(b, h, Options{Distractors: 3}, src)
+		res, env := importFiles(b, Options{Distractors: 3}, src)
 		b.Run(fmt.Sprintf("tasks=%d", len(res.Tasks)), func(b *testing.B) {
 			ctx := context.Background()
 			i := 0

@@ -91,6 +91,12 @@ type Result struct {
 var (
 	// ErrNoTasks is returned by Compile when no record compiled.
 	ErrNoTasks = errors.New("no record compiled")
+	// ErrRecordTooLarge is returned by Reader.Next for a line longer than
+	// MaxRecordBytes; the reader skips it and can go on.
+	ErrRecordTooLarge = errors.New("record longer than the limit")
+	// ErrNotUTF8 is returned by Reader.Next for a line that is not valid
+	// UTF-8; the reader can go on.
+	ErrNotUTF8 = errors.New("not valid UTF-8")
 )
 
 // Compile reads records (JSON Lines) from r and compiles each into a task.

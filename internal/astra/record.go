@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -101,15 +100,6 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 
 // MaxRecordBytes bounds one line of a records file.
 const MaxRecordBytes = 64 << 20
-
-var (
-	// ErrRecordTooLarge is returned by Reader.Next for a line longer than
-	// MaxRecordBytes; the reader skips it and can go on.
-	ErrRecordTooLarge = errors.New("record longer than the limit")
-	// ErrNotUTF8 is returned by Reader.Next for a line that is not valid
-	// UTF-8; the reader can go on.
-	ErrNotUTF8 = errors.New("not valid UTF-8")
-)
 
 // Reader reads a JSON Lines file of records one line at a time, so that
 // files of any size stream through bounded memory. Lines may be of any

@@ -42,11 +42,6 @@ func testHost(t testing.TB) *trt.Host {
 // temporary directory and loads it into the tests' host.
 func importFiles(t testing.TB, opts Options, files ...string) (*Result, *trt.Env) {
 	t.Helper()
-	return importInto(t, testHost(t), opts, files...)
-}
-
-func importInto(t testing.TB, h *trt.Host, opts Options, files ...string) (*Result, *trt.Env) {
-	t.Helper()
 	var all bytes.Buffer
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -71,7 +66,7 @@ func importInto(t testing.TB, h *trt.Host, opts Options, files ...string) (*Resu
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := h.Load(context.Background(), src)
+	env, err := testHost(t).Load(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,5 +541,39 @@ func TestCompileDeterministic(t *testing.T) {
 	}
 	if !bytes.Equal(sets[0], sets[1]) {
 		t.Error("two compilations of the same records differ")
+	}
+}
+
+// TestLargeImport runs a task set larger than the host's default request
+// limit (a configuration is not an agent's request) and checks that tasks
+// anywhere in it, located by offset, play to reward 1 with distractors.
+func TestLargeImport(t *testing.T) {
+	const n = 3000
+	path := filepath.Join(t.TempDir(), "records.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genRecords(t, f, n)
+	f.Close()
+	res, env := importFiles(t, Options{Distractors: 3}, path)
+	if len(res.Tasks) != n || env.Spec().Tasks != n {
+		t.Fatalf("%d tasks compiled, %d in the spec, want %d", len(res.Tasks), env.Spec().Tasks, n)
+	}
+	var set bytes.Buffer
+	if err := res.WriteTaskSet(&set); err != nil {
+		t.Fatal(err)
+	}
+	if set.Len() <= trt.DefaultRequestLimit {
+		t.Fatalf("task set of %d bytes is not larger than the request limit %d", set.Len(), trt.DefaultRequestLimit)
+	}
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		e := play(t, env, uint64(i), i, oracle(t))
+		if e.score.Reward < 1-task.Epsilon {
+			t.Errorf("task %d: oracle reward %v", i, e.score.Reward)
+		}
+		if e.obs.Messages[0].Content != res.Tasks[i].Question {
+			t.Errorf("task %d: question %q, want %q", i, e.obs.Messages[0].Content, res.Tasks[i].Question)
+		}
 	}
 }

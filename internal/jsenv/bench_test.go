@@ -11,9 +11,11 @@ package jsenv_test
 // Start: a new episode (instantiate, configure with the script for JS,
 //   terrarium_reset) and its Close.
 // Step: one "say" tool call round trip on a live episode.
-// Instance: a bare instance made with wazero directly, as runtime does:
-//   instantiate (and configure, for JS), reset, close; reports the linear
-//   memory the instance holds after reset (MiB/instance).
+// Instance: instances made with wazero directly, as runtime makes them,
+//   without its snapshots: instantiate alone (Go runtime start-up), and a
+//   whole fresh episode (instantiate, configure with the script for JS,
+//   reset, close), reporting the linear memory the instance holds after
+//   reset (MiB/instance); and resets in one live instance.
 //
 // envs/jsrunner's BenchmarkNative runs js-echo in goja without WebAssembly.
 
@@ -145,12 +147,21 @@ func BenchmarkInstance(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, s := range benchSources(b)[:2] {
-		b.Run(s.name, func(b *testing.B) {
-			compiled, err := rt.CompileModule(ctx, s.src.Wasm)
-			if err != nil {
-				b.Fatal(err)
+		compiled, err := rt.CompileModule(ctx, s.src.Wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize")
+		b.Run(s.name+"/instantiate", func(b *testing.B) {
+			for b.Loop() {
+				mod, err := rt.InstantiateModule(ctx, compiled, mc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				mod.Close(ctx)
 			}
-			mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize")
+		})
+		b.Run(s.name+"/episode", func(b *testing.B) {
 			var pages uint32
 			for b.Loop() {
 				mod, err := rt.InstantiateModule(ctx, compiled, mc)
@@ -165,6 +176,22 @@ func BenchmarkInstance(b *testing.B) {
 				mod.Close(ctx)
 			}
 			b.ReportMetric(float64(pages)/16, "MiB/instance")
+		})
+		// Resets in one live instance: for JS, each makes a new goja
+		// runtime once the prepared ones are used, so this bounds the
+		// reset part of Start from above.
+		b.Run(s.name+"/reset", func(b *testing.B) {
+			mod, err := rt.InstantiateModule(ctx, compiled, mc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer mod.Close(ctx)
+			if s.src.Config != nil {
+				rawCall(b, mod, abi.ExportConfigure, s.src.Config)
+			}
+			for b.Loop() {
+				rawCall(b, mod, abi.ExportReset, nil, 1, 0)
+			}
 		})
 	}
 }

@@ -32,7 +32,6 @@ import (
 	"strings"
 
 	"github.com/terrarium-rl/terrarium/internal/envload"
-	"github.com/terrarium-rl/terrarium/internal/gobuild"
 	trt "github.com/terrarium-rl/terrarium/runtime"
 )
 
@@ -68,8 +67,8 @@ func Resolve(ctx context.Context, path string) (trt.Source, bool, error) {
 		if _, err := os.Stat(script); err != nil {
 			return trt.Source{}, false, nil
 		}
-		if gobuild.IsGoEnv(path) {
-			return trt.Source{}, true, fmt.Errorf("env %s: holds both %s and Go files; keep one environment per directory", path, ScriptName)
+		if hasGoSource(path) {
+			return trt.Source{}, true, fmt.Errorf("env %s: holds both %s and Go source files; keep one environment per directory", path, ScriptName)
 		}
 	case !strings.HasSuffix(path, ".js"):
 		return trt.Source{}, false, nil
@@ -79,4 +78,16 @@ func Resolve(ctx context.Context, path string) (trt.Source, bool, error) {
 		return trt.Source{}, true, fmt.Errorf("env %s: %w", path, err)
 	}
 	return Source(filepath.Clean(path), b), true, nil
+}
+
+// hasGoSource reports whether dir holds Go files other than tests, which a
+// JavaScript env may have (the env_test.go of Templates).
+func hasGoSource(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range m {
+		if !strings.HasSuffix(f, "_test.go") {
+			return true
+		}
+	}
+	return false
 }

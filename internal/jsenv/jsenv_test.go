@@ -177,7 +177,9 @@ func TestInventoryClockAndRandom(t *testing.T) {
 			if m.Name != "ship_order" {
 				continue
 			}
-			var got struct{ ShipsOn string `json:"ships_on"` }
+			var got struct {
+				ShipsOn string `json:"ships_on"`
+			}
 			if err := json.Unmarshal([]byte(m.Content), &got); err != nil || got.ShipsOn != "2025-01-03" {
 				t.Fatalf("ship_order said %s, want ships_on 2025-01-03", m.Content)
 			}
@@ -195,9 +197,10 @@ type faultCase struct {
 
 func TestFaults(t *testing.T) {
 	// Outcomes must not depend on the machine's speed: only the endless
-	// loop meets the short step timeout; the other cases finish in well
-	// under a second and get a generous one.
-	mem := trt.NewConfig().WithMemoryLimitPages(2048).WithStepTimeout(time.Minute)
+	// loop meets the short step timeout; the other cases end within seconds
+	// and get a generous one. The small memory limit (40 MiB, the runner
+	// needs about 18) keeps the allocation cases quick.
+	mem := trt.NewConfig().WithMemoryLimitPages(640).WithStepTimeout(time.Minute)
 	env := loadPath(t, newHost(t, mem), "testdata/faults.js")
 	quick := loadPath(t, newHost(t, mem.WithStepTimeout(time.Second)), "testdata/faults.js")
 	ctx := context.Background()
@@ -207,9 +210,9 @@ func TestFaults(t *testing.T) {
 		{"recurse", trt.FaultEnv, "JavaScript call stack exceeded 500 frames"},
 		{"recurse_native", trt.FaultEnv, "JavaScript call stack exceeded 500 frames"},
 		{"loop", trt.FaultTimeout, "did not finish within 1s"},
-		{"alloc", trt.FaultMemory, "memory limit of 2048 pages"},
-		{"alloc_objects", trt.FaultMemory, "memory limit of 2048 pages"},
-		{"big_string", trt.FaultMemory, "memory limit of 2048 pages"},
+		{"alloc", trt.FaultMemory, "memory limit of 640 pages"},
+		{"alloc_objects", trt.FaultMemory, "memory limit of 640 pages"},
+		{"big_string", trt.FaultMemory, "memory limit of 640 pages"},
 		{"flood", trt.FaultOutput, "output"},
 	} {
 		t.Run(tt.tool, func(t *testing.T) {
@@ -248,6 +251,24 @@ func TestFaults(t *testing.T) {
 			}
 		})
 	}
+	t.Run("loop/metered", func(t *testing.T) {
+		// With a compute budget the endless loop ends the same way on
+		// every machine: a budget fault, long before the timeout.
+		metered := loadPath(t, newHost(t, mem.WithFuelPerStep(1_000_000_000)), "testdata/faults.js")
+		ep, _, err := metered.Start(ctx, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ep.Close(ctx)
+		if res, err := ep.Step(ctx, call("ok", "{}")); err != nil || res.Messages[0].Content != "fine" {
+			t.Fatalf("a cheap call under the budget: %+v, %v", res, err)
+		}
+		_, err = ep.Step(ctx, call("loop", "{}"))
+		var f *trt.Fault
+		if !errors.As(err, &f) || f.Kind != trt.FaultBudget {
+			t.Fatalf("step: %v, want a budget fault", err)
+		}
+	})
 	t.Run("reset", func(t *testing.T) {
 		_, _, err := env.Start(ctx, 1, 1)
 		var f *trt.Fault
@@ -307,6 +328,8 @@ func TestResolve(t *testing.T) {
 	write("godir/main.go", []byte("package main"))
 	write("both/env.js", script)
 	write("both/main.go", []byte("package main"))
+	write("tested/env.js", script)
+	write("tested/env_test.go", []byte("package tested_test"))
 	write("mod.wasm", []byte("\x00asm"))
 	write("other/readme.txt", nil)
 	tests := []struct {
@@ -318,7 +341,8 @@ func TestResolve(t *testing.T) {
 		{"jsdir/", true, ""},
 		{"file.js", true, ""},
 		{"missing.js", true, "no such file"},
-		{"both", true, "both env.js and Go files"},
+		{"tested", true, ""},
+		{"both", true, "both env.js and Go source files"},
 		{"godir", false, ""},
 		{"mod.wasm", false, ""},
 		{"other", false, ""},

@@ -1,7 +1,8 @@
 // Package wasmbin reads and rewrites the few parts of WebAssembly binaries
 // the host needs: it exports a module's mutable globals so that an
 // instance's complete state (linear memory and globals) can be snapshotted
-// and restored through wazero's public API.
+// and restored through wazero's public API, and it instruments modules to
+// count their own work against a deterministic budget (fuel.go).
 package wasmbin
 
 import (
@@ -175,6 +176,51 @@ func splitSections(wasm []byte) ([]section, error) {
 	return out, nil
 }
 
+// importedGlobals returns the number of globals an import section imports.
+func importedGlobals(body []byte) (uint32, error) {
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	var imported uint32
+	for i := uint32(0); i < n; i++ {
+		if err := r.name(); err != nil {
+			return 0, err
+		}
+		if err := r.name(); err != nil {
+			return 0, err
+		}
+		kind, err := r.byte()
+		if err != nil {
+			return 0, err
+		}
+		switch kind {
+		case 0x00: // func
+			_, err = r.u32()
+		case 0x01: // table
+			if _, err = r.byte(); err == nil {
+				err = r.limits()
+			}
+		case 0x02: // memory
+			err = r.limits()
+		case 0x03: // global
+			imported++
+			err = r.skip(2)
+		case 0x04: // tag
+			if _, err = r.byte(); err == nil {
+				_, err = r.u32()
+			}
+		default:
+			return 0, r.fail("unknown import kind %d", kind)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return imported, nil
+}
+
 // mutableGlobals returns the indexes (in the global index space) of the
 // module's own mutable globals.
 func mutableGlobals(secs []section) ([]uint32, error) {
@@ -183,45 +229,11 @@ func mutableGlobals(secs []section) ([]uint32, error) {
 	for _, s := range secs {
 		switch s.id {
 		case secImport:
-			r := &reader{b: s.body}
-			n, err := r.u32()
+			n, err := importedGlobals(s.body)
 			if err != nil {
 				return nil, err
 			}
-			for i := uint32(0); i < n; i++ {
-				if err := r.name(); err != nil {
-					return nil, err
-				}
-				if err := r.name(); err != nil {
-					return nil, err
-				}
-				kind, err := r.byte()
-				if err != nil {
-					return nil, err
-				}
-				switch kind {
-				case 0x00: // func
-					_, err = r.u32()
-				case 0x01: // table
-					if _, err = r.byte(); err == nil {
-						err = r.limits()
-					}
-				case 0x02: // memory
-					err = r.limits()
-				case 0x03: // global
-					imported++
-					err = r.skip(2)
-				case 0x04: // tag
-					if _, err = r.byte(); err == nil {
-						_, err = r.u32()
-					}
-				default:
-					return nil, r.fail("unknown import kind %d", kind)
-				}
-				if err != nil {
-					return nil, err
-				}
-			}
+			imported = n
 		case secGlobal:
 			r := &reader{b: s.body}
 			n, err := r.u32()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/terrarium-rl/terrarium/abi"
 	"github.com/terrarium-rl/terrarium/internal/envload"
+	_ "github.com/terrarium-rl/terrarium/internal/jsenv" // JavaScript envs (env.js)
 	trt "github.com/terrarium-rl/terrarium/runtime"
 	"github.com/terrarium-rl/terrarium/sdk"
 	"github.com/terrarium-rl/terrarium/trainer"

@@ -35,9 +35,11 @@
 //
 // # Reproducibility
 //
-// Turn T (counted from 0) of an episode with seed S is sampled with seed
-// SplitMix64(S + (T+1)·0x9E3779B97F4A7C15) mod 2³¹: the same episode asks
-// for the same samples, and no two turns share a seed. It is cut to 31 bits
+// Turn T (counted from 0) of episode I with seed S is sampled with seed
+// SplitMix64((S ⊕ I·0xD1B54A32D192ED03) + (T+1)·0x9E3779B97F4A7C15) mod 2³¹:
+// the same episode asks for the same samples, no two turns share a seed, and
+// the episodes of a group (trainer.Options.GroupSize: same seed and task,
+// different index) sample differently, as GRPO needs. It is cut to 31 bits
 // because llama.cpp reads the seed as a 32-bit number. Whether the answer is
 // then the same depends on the server: vLLM is reproducible per request with
 // a seed; batching and GPU kernels may still vary it elsewhere.
@@ -187,7 +189,7 @@ func (p *Policy) Start(_ context.Context, ep trainer.EpisodeInfo) (trainer.Agent
 		tools[i] = t
 	}
 	return trainer.AgentFunc(func(ctx context.Context, msgs []abi.Message) (abi.Message, error) {
-		m, err := p.act(ctx, ep.Seed, tools, msgs)
+		m, err := p.act(ctx, ep, tools, msgs)
 		if err != nil {
 			return abi.Message{}, fmt.Errorf("%w: %s: %w", trainer.ErrPolicy, p.Name(), err)
 		}
@@ -195,10 +197,10 @@ func (p *Policy) Start(_ context.Context, ep trainer.EpisodeInfo) (trainer.Agent
 	}), nil
 }
 
-// seedFor returns the sampling seed of turn turn (from 0) of an episode
+// seedFor returns the sampling seed of turn turn (from 0) of episode index
 // with seed episodeSeed; see Reproducibility in the package documentation.
-func seedFor(episodeSeed uint64, turn int) int64 {
-	z := episodeSeed + uint64(turn+1)*0x9e3779b97f4a7c15
+func seedFor(episodeSeed uint64, index, turn int) int64 {
+	z := (episodeSeed ^ uint64(index)*0xd1b54a32d192ed03) + uint64(turn+1)*0x9e3779b97f4a7c15
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	z ^= z >> 31
@@ -228,7 +230,7 @@ type wireMessage struct {
 	ToolCallID string         `json:"tool_call_id,omitempty"`
 }
 
-func (p *Policy) act(ctx context.Context, seed uint64, tools []abi.Tool, msgs []abi.Message) (abi.Message, error) {
+func (p *Policy) act(ctx context.Context, ep trainer.EpisodeInfo, tools []abi.Tool, msgs []abi.Message) (abi.Message, error) {
 	// The turn is counted from the conversation rather than kept in the
 	// agent, so that the seed depends on nothing but the episode's history.
 	turn := 0
@@ -238,7 +240,7 @@ func (p *Policy) act(ctx context.Context, seed uint64, tools []abi.Tool, msgs []
 		}
 	}
 	req := chatRequest{Model: p.cfg.model, Messages: make([]wireMessage, len(msgs)),
-		Temperature: p.cfg.temperature, TopP: p.cfg.topP, MaxTokens: p.cfg.maxTokens, Seed: seedFor(seed, turn)}
+		Temperature: p.cfg.temperature, TopP: p.cfg.topP, MaxTokens: p.cfg.maxTokens, Seed: seedFor(ep.Seed, ep.Index, turn)}
 	for i, m := range msgs {
 		w := wireMessage{Role: m.Role, Name: m.Name, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID}
 		if m.Content != "" || len(m.ToolCalls) == 0 {
@@ -266,8 +268,8 @@ func (p *Policy) act(ctx context.Context, seed uint64, tools []abi.Tool, msgs []
 			}
 			return abi.Message{}, err
 		}
-		if err := sleep(ctx, p.wait(attempt, retryAfter)); err != nil {
-			return abi.Message{}, fmt.Errorf("waiting to retry %w: %w", err, ctx.Err())
+		if !sleep(ctx, p.wait(attempt, retryAfter)) {
+			return abi.Message{}, fmt.Errorf("waiting to retry: %w; last attempt: %w", ctx.Err(), err)
 		}
 	}
 }
@@ -288,14 +290,15 @@ func (p *Policy) wait(attempt int, retryAfter time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d and reports whether it did, or false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return nil
+		return true
 	case <-ctx.Done():
-		return fmt.Errorf("after %v", d)
+		return false
 	}
 }
 

@@ -204,7 +204,7 @@ func TestRequest(t *testing.T) {
 		t.Errorf("tools\n%v\nwant\n%v", req["tools"], wantTools)
 	}
 	for k, v := range map[string]any{"tool_choice": "auto", "parallel_tool_calls": true, "temperature": 0.0, "top_p": 0.9,
-		"max_tokens": 64.0, "seed": float64(seedFor(42, 1))} {
+		"max_tokens": 64.0, "seed": float64(seedFor(42, 0, 1))} {
 		if req[k] != v {
 			t.Errorf("%s = %v, want %v", k, req[k], v)
 		}
@@ -413,29 +413,45 @@ func TestCanceled(t *testing.T) {
 	}
 }
 
+func TestCanceledWhileWaitingToRetry(t *testing.T) {
+	s := newServer(t, reply{status: 503, body: "busy"})
+	s.arrived = make(chan struct{}, 1)
+	p := newPolicy(t, s.config().WithBackoff(time.Hour, time.Hour))
+	a, err := p.Start(context.Background(), trainer.EpisodeInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Act(ctx, nil)
+		errc <- err
+	}()
+	<-s.arrived
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+}
+
 func TestMaxRequests(t *testing.T) {
-	// Six episodes act at once through a policy capped at two requests: the
-	// server must never see more than two at a time, and must see two.
-	const episodes, cap = 6, 2
-	var inFlight, most atomic.Int32
+	// Six episodes act at once through a policy capped at two requests. The
+	// server holds every request until the end: two arrive, and they hold
+	// both slots of the cap, so the other four wait for a slot.
+	const episodes, limit = 6, 2
 	release := make(chan struct{})
+	var inFlight, most atomic.Int32
 	s := newServer(t)
 	s.arrived = make(chan struct{}, episodes)
 	s.answer = func(map[string]any) reply {
 		n := inFlight.Add(1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
-			}
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
 		return ok(completion(`{"role":"assistant","content":"ok"}`))
 	}
-	// Hold each request until released, after answer has counted it.
-	base := http.HandlerFunc(s.serve)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
-		base.ServeHTTP(rec, r)
+		s.serve(rec, r)
 		<-release
 		inFlight.Add(-1)
 		for k, v := range rec.Header() {
@@ -445,7 +461,10 @@ func TestMaxRequests(t *testing.T) {
 		w.Write(rec.Body.Bytes())
 	}))
 	defer hs.Close()
-	p := newPolicy(t, NewConfig(hs.URL+"/v1", "test-model").WithAPIKey("").WithMaxRequests(cap))
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // before hs.Close, which waits for the held handlers
+	p := newPolicy(t, NewConfig(hs.URL+"/v1", "test-model").WithAPIKey("").WithMaxRequests(limit))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, episodes)
@@ -459,42 +478,47 @@ func TestMaxRequests(t *testing.T) {
 			}
 		}()
 	}
-	for i := 0; i < episodes; i++ {
+	for i := 0; i < limit; i++ {
 		<-s.arrived
-		if i >= cap-1 {
-			release <- struct{}{}
-		}
 	}
-	for i := 0; i < cap-1; i++ {
-		release <- struct{}{}
+	if len(p.sem) != limit || cap(p.sem) != limit {
+		t.Fatalf("with %d requests held, %d of %d slots taken; want all %d", limit, len(p.sem), cap(p.sem), limit)
 	}
+	unblock()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if m := most.Load(); m != cap {
-		t.Fatalf("at most %d requests in flight, want %d", m, cap)
+	if n := s.count(); n != episodes {
+		t.Fatalf("%d requests, want %d", n, episodes)
+	}
+	if m := most.Load(); m > limit {
+		t.Fatalf("%d requests in flight at once, over the cap %d", m, limit)
 	}
 }
 
 func TestSeeds(t *testing.T) {
 	// Reproducible: the same episode and turn ask for the same seed.
-	// Varied: turns and episodes do not share seeds.
+	// Varied: turns, seeds and episode indexes (the members of a group share
+	// a seed) do not share sampling seeds.
 	seen := map[int64]string{}
-	for ep := uint64(0); ep < 20; ep++ {
-		for turn := 0; turn < 50; turn++ {
-			s := seedFor(ep, turn)
-			if s != seedFor(ep, turn) {
-				t.Fatalf("seedFor(%d, %d) not stable", ep, turn)
+	for seed := uint64(0); seed < 10; seed++ {
+		for index := 0; index < 10; index++ {
+			for turn := 0; turn < 20; turn++ {
+				s := seedFor(seed, index, turn)
+				where := fmt.Sprintf("seed %d episode %d turn %d", seed, index, turn)
+				if s != seedFor(seed, index, turn) {
+					t.Fatalf("%s: seed not stable", where)
+				}
+				if s < 0 || s >= 1<<31 {
+					t.Fatalf("%s: seed %d out of [0, 2^31)", where, s)
+				}
+				if prev, dup := seen[s]; dup {
+					t.Fatalf("%s: seed %d, as for %s", where, s, prev)
+				}
+				seen[s] = where
 			}
-			if s < 0 || s >= 1<<31 {
-				t.Fatalf("seedFor(%d, %d) = %d, out of [0, 2^31)", ep, turn, s)
-			}
-			if prev, dup := seen[s]; dup {
-				t.Fatalf("seedFor(%d, %d) = %d, as for %s", ep, turn, s, prev)
-			}
-			seen[s] = fmt.Sprintf("episode %d turn %d", ep, turn)
 		}
 	}
 
@@ -504,11 +528,11 @@ func TestSeeds(t *testing.T) {
 	p := newPolicy(t, s.config())
 	history := []abi.Message{{Role: abi.RoleUser}, {Role: abi.RoleAssistant, Content: "a"}, {Role: abi.RoleUser}, {Role: abi.RoleAssistant, Content: "b"}}
 	for i := 0; i < 2; i++ {
-		if _, err := act(t, p, trainer.EpisodeInfo{Seed: 9}, history); err != nil {
+		if _, err := act(t, p, trainer.EpisodeInfo{Seed: 9, Index: 4}, history); err != nil {
 			t.Fatal(err)
 		}
-		if got := s.request(i)["seed"]; got != float64(seedFor(9, 2)) {
-			t.Fatalf("seed %v, want seedFor(9, 2) = %d", got, seedFor(9, 2))
+		if got := s.request(i)["seed"]; got != float64(seedFor(9, 4, 2)) {
+			t.Fatalf("seed %v, want seedFor(9, 4, 2) = %d", got, seedFor(9, 4, 2))
 		}
 	}
 }

@@ -65,7 +65,7 @@ func TestRolloutEcho(t *testing.T) {
 		var buf bytes.Buffer
 		w := trainer.NewWriter(&buf)
 		var recs []*trainer.Trajectory
-		sum, err := trainer.Rollout(ctx, env, p, trainer.Options{Episodes: 6, Seed: 3, Concurrency: 3}, func(tr *trainer.Trajectory) error {
+		sum, err := trainer.Rollout(ctx, env, p, trainer.Options{Episodes: 6, Seed: 3, Concurrency: 3, GroupSize: 2}, func(tr *trainer.Trajectory) error {
 			recs = append(recs, tr)
 			return w.Write(tr)
 		})
@@ -88,13 +88,14 @@ func TestRolloutEcho(t *testing.T) {
 	if _, second := run(); !bytes.Equal(first, second) {
 		t.Fatal("two rollouts against the same scripted server differ")
 	}
-	// Each episode sampled with seeds of its own.
+	// Each episode sampled with seeds of its own, also the two of each
+	// group, which share a seed and task.
 	seeds := map[float64]bool{}
 	for i := 0; i < s.count(); i++ {
 		seeds[s.request(i)["seed"].(float64)] = true
 	}
 	if len(seeds) != 12 {
-		t.Fatalf("%d distinct seeds over 6 episodes of 2 turns, want 12", len(seeds))
+		t.Fatalf("%d distinct sampling seeds over 6 episodes (3 groups of 2) of 2 turns, want 12", len(seeds))
 	}
 }
 

@@ -26,12 +26,15 @@ import sys
 import threading
 from concurrent import futures
 
-import grpc
+# The stubs are imported from the source tree; keep it free of __pycache__.
+sys.dont_write_bytecode = True
 
-import health_pb2
-import health_pb2_grpc
-import policy_pb2
-import policy_pb2_grpc
+import grpc  # noqa: E402
+
+import health_pb2  # noqa: E402
+import health_pb2_grpc  # noqa: E402
+import policy_pb2  # noqa: E402
+import policy_pb2_grpc  # noqa: E402
 
 COOKIE_KEY = "TERRARIUM_PLUGIN"
 COOKIE_VALUE = "d1f3b0e6-policy-and-backend-plugins"

@@ -1,0 +1,317 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/internal/astra"
+	"github.com/terrarium-rl/terrarium/internal/gobuild"
+	"github.com/terrarium-rl/terrarium/internal/jsenv"
+	"github.com/terrarium-rl/terrarium/pack"
+	trt "github.com/terrarium-rl/terrarium/runtime"
+)
+
+// modulePath is the Terrarium module, as go.mod names it.
+const modulePath = "github.com/terrarium-rl/terrarium"
+
+// Paths in the checkout.
+const (
+	goEnvDir     = "internal/bench/echo/wasm"
+	jsInventory  = "envs/js-inventory/env.js"
+	jsEcho       = "internal/jsenv/testdata/echo.js"
+	guessWAT     = "runtime/testdata/wat/guess.wat"
+	astraDefault = "../shared/astra/sample.jsonl"
+)
+
+// runner holds a run's hosts, envs and results.
+type runner struct {
+	opts    Options
+	root    string
+	tmp     string
+	closers []func(context.Context)
+
+	// Hosts: reuse is the default configuration (instances recycled from
+	// a snapshot), fresh instantiates every episode (the baseline of
+	// reset), fuel meters every guest call.
+	reuse, fresh, fuel *trt.Host
+
+	src struct{ goEcho, jsInv, jsEcho, wat, astra trt.Source }
+	// Envs by host, keyed "go", "js", "js-echo", "wat", "astra".
+	envs, freshEnvs, fuelEnvs map[string]*trt.Env
+
+	astra astraCase
+	py    string // python3's path
+
+	results []Result
+	done    int
+	total   int
+}
+
+// astraCase is the benchmarked ASTRA tool call: the first verified call of
+// the first imported task, as the sandbox receives it and as the record's
+// Python code runs it.
+type astraCase struct {
+	task   int
+	uuid   string
+	action abi.Message
+	want   string // the recorded output: the tool message's content
+	script string // the record's code followed by print(<call statement>)
+}
+
+func (r *runner) progress() {
+	r.done++
+	if r.opts.Progress != nil {
+		r.opts.Progress(min(r.done, r.total), r.total)
+	}
+}
+
+func (r *runner) close(ctx context.Context) {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i](ctx)
+	}
+	r.closers = nil
+}
+
+func (r *runner) onClose(f func(context.Context)) { r.closers = append(r.closers, f) }
+
+// FindRoot returns the Terrarium checkout holding dir: the nearest
+// directory at or above dir whose go.mod declares the Terrarium module.
+func FindRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && declaresModule(b, modulePath) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", ErrNoCheckout
+		}
+		dir = parent
+	}
+}
+
+func declaresModule(gomod []byte, path string) bool {
+	sc := bufio.NewScanner(bytes.NewReader(gomod))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`) == path
+		}
+	}
+	return false
+}
+
+// setup finds the tools and files, builds and loads every env.
+func (r *runner) setup(ctx context.Context) (err error) {
+	o := &r.opts
+	if r.root = o.Root; r.root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if r.root, err = FindRoot(wd); err != nil {
+			return fmt.Errorf("bench: %w: it builds its Go env with the go command and reads envs from the repository", err)
+		}
+	}
+	if r.py, err = exec.LookPath("python3"); err != nil {
+		return fmt.Errorf("bench: python3 runs the status-quo baseline: %w", err)
+	}
+	if r.tmp, err = os.MkdirTemp("", "terrarium-bench-"); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	r.onClose(func(context.Context) { os.RemoveAll(r.tmp) })
+	r.total = 6 + 3*o.Samples + 12 // loads, rounds, memory phases; refined by run
+	if err := r.sources(ctx); err != nil {
+		return err
+	}
+
+	for _, h := range []struct {
+		h   **trt.Host
+		cfg trt.Config
+	}{
+		{&r.reuse, trt.NewConfig()},
+		{&r.fresh, trt.NewConfig().WithInstanceReuse(false)},
+		{&r.fuel, trt.NewConfig().WithFuelPerStep(trt.DefaultFuelPerStep)},
+	} {
+		host, err := trt.New(ctx, h.cfg)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		*h.h = host
+		r.onClose(func(ctx context.Context) { host.Close(ctx) })
+	}
+	load := func(h *trt.Host, into *map[string]*trt.Env, keys ...string) error {
+		if *into == nil {
+			*into = map[string]*trt.Env{}
+		}
+		for _, k := range keys {
+			src := map[string]trt.Source{"go": r.src.goEcho, "js": r.src.jsInv, "js-echo": r.src.jsEcho,
+				"wat": r.src.wat, "astra": r.src.astra}[k]
+			env, err := h.Load(ctx, src)
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			r.onClose(func(ctx context.Context) { env.Close(ctx) })
+			(*into)[k] = env
+			r.progress()
+		}
+		return nil
+	}
+	if err := load(r.reuse, &r.envs, "go", "js", "js-echo", "wat", "astra"); err != nil {
+		return err
+	}
+	if err := load(r.fresh, &r.freshEnvs, "go", "js"); err != nil {
+		return err
+	}
+	if o.Fuel {
+		if err := load(r.fuel, &r.fuelEnvs, "go", "js", "astra"); err != nil {
+			return err
+		}
+		for k, env := range r.fuelEnvs {
+			if n, err := env.Fuel(); n == 0 || err != nil {
+				return fmt.Errorf("bench: fuel: the %s env runs unmetered: %v", k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// sources builds or reads every module and script.
+func (r *runner) sources(ctx context.Context) error {
+	path := func(rel string) string { return filepath.Join(r.root, filepath.FromSlash(rel)) }
+	wasm, err := gobuild.Build(ctx, path(goEnvDir))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	r.src.goEcho = trt.Source{Name: goEnvDir, Wasm: b}
+	r.progress()
+
+	for _, js := range []struct {
+		src *trt.Source
+		rel string
+	}{{&r.src.jsInv, jsInventory}, {&r.src.jsEcho, jsEcho}} {
+		b, err := os.ReadFile(path(js.rel))
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		*js.src = jsenv.Source(js.rel, b)
+	}
+
+	tool, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		return fmt.Errorf("bench: wat2wasm builds the round-trip probe (%s); install the Debian package wabt: %w", guessWAT, err)
+	}
+	out := filepath.Join(r.tmp, "guess.wasm")
+	if msg, err := exec.CommandContext(ctx, tool, path(guessWAT), "-o", out).CombinedOutput(); err != nil {
+		return fmt.Errorf("bench: wat2wasm %s: %w\n%s", guessWAT, err, msg)
+	}
+	if b, err = os.ReadFile(out); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	r.src.wat = trt.Source{Name: guessWAT, Wasm: b}
+
+	records := r.opts.Astra
+	if records == "" {
+		records = path(astraDefault)
+	}
+	return r.importAstra(ctx, records)
+}
+
+// importAstra imports the records file into a pack, as `terrarium import
+// astra` does, and picks the benchmarked call.
+func (r *runner) importAstra(ctx context.Context, records string) error {
+	data, err := os.ReadFile(records)
+	if err != nil {
+		return fmt.Errorf("bench: ASTRA records: %w", err)
+	}
+	res, err := astra.Compile(ctx, bytes.NewReader(data), astra.Options{})
+	if err != nil {
+		return fmt.Errorf("bench: import %s: %w", records, err)
+	}
+	dir := filepath.Join(r.tmp, "astra")
+	if _, err := astra.WritePack(dir, res); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	p, err := pack.Load(dir)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if r.src.astra, err = p.Source(""); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	t := res.Tasks[0]
+	if len(t.Calls) == 0 {
+		return fmt.Errorf("bench: %s: task %s has no tool call", records, t.UUID)
+	}
+	call := t.Calls[0]
+	code, stmt, err := recordCall(data, t.UUID, call.Tool, call.Answer)
+	if err != nil {
+		return fmt.Errorf("bench: %s: %w", records, err)
+	}
+	r.astra = astraCase{
+		task: 0, uuid: t.UUID, want: call.Answer,
+		script: code + "\nprint(" + stmt + ")\n",
+		action: abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "call_0", Type: "function",
+			Function: abi.FunctionCall{Name: call.Tool, Arguments: string(call.Arguments)}}}},
+	}
+	return nil
+}
+
+// astraRecord is the part of an ASTRA record (docs/astra.md) the python3
+// baseline needs.
+type astraRecord struct {
+	UUID      string `json:"uuid"`
+	EnvResult map[string]*struct {
+		Synthesis struct {
+			Data struct {
+				Doc struct {
+					Name string `json:"name"`
+				} `json:"tool_document"`
+				Statement string `json:"tool_call_statement"`
+				Code      string `json:"code"`
+				Answer    string `json:"tool_call_ans"`
+			} `json:"data"`
+		} `json:"env_synthesis_result"`
+	} `json:"env_result"`
+}
+
+// recordCall finds, in the records, the record uuid's tool code and call
+// statement that print answer with tool.
+func recordCall(records []byte, uuid, tool, answer string) (code, stmt string, err error) {
+	for line := range bytes.Lines(records) {
+		var rec astraRecord
+		if json.Unmarshal(line, &rec) != nil || rec.UUID != uuid {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(rec.EnvResult)) {
+			e := rec.EnvResult[k]
+			if e == nil {
+				continue
+			}
+			d := e.Synthesis.Data
+			if d.Doc.Name == tool && strings.TrimSuffix(d.Answer, "\n") == answer && d.Code != "" {
+				return d.Code, d.Statement, nil
+			}
+		}
+		return "", "", fmt.Errorf("record %s has no code for its %s call", uuid, tool)
+	}
+	return "", "", errors.New("record " + uuid + " not found")
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package bench
+
+import "errors"
+
+func minorFaults() int64 { return 0 }
+
+func memoryUsage() (int64, error) {
+	return 0, errors.New("memory usage: measured from /proc/self/smaps_rollup, which only Linux has")
+}
