@@ -27,6 +27,10 @@ type driver struct {
 
 func newDriver(newEnv func() Env) *driver { return &driver{newEnv: newEnv} }
 
+// afterFirstReset, when set (by the wasm build), runs once after the
+// instance's first successful reset.
+var afterFirstReset func()
+
 // reply is the outcome of a request: a status and its JSON reply.
 type reply struct {
 	status abi.Status
@@ -135,6 +139,11 @@ func (d *driver) reset(seed uint64, task int32, body []byte) (r reply) {
 	sort.Strings(names)
 	d.env, d.ep, d.tools, d.names = env, ep, tools, names
 	d.oracle, _ = env.(Oracle)
+	if afterFirstReset != nil {
+		f := afterFirstReset
+		afterFirstReset = nil
+		f()
+	}
 	return ok(obs)
 }
 

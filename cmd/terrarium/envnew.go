@@ -12,6 +12,8 @@ import (
 	"text/template"
 
 	"github.com/spf13/pflag"
+
+	"github.com/terrarium-rl/terrarium/internal/jsenv"
 )
 
 var envNewFlags struct {
@@ -34,7 +36,8 @@ Inside a Terrarium checkout the env joins the checkout's module; elsewhere
 it gets its own go.mod, which points at a Terrarium checkout given by --sdk
 (the module is not published to a proxy yet).
 
---lang js writes env.js (see docs/js-env.md) and env_test.go.`,
+--lang js writes env.js (see docs/js-env.md) and env_test.go; the test needs
+the same module setup as a Go env.`,
 	Flags: func(fs *pflag.FlagSet) {
 		fs.StringVar(&envNewFlags.lang, "lang", "go", "go or js")
 		fs.StringVarP(&envNewFlags.dir, "output", "o", "", "directory to create (default ./NAME)")
@@ -135,6 +138,7 @@ func moduleRoot(dir string) string {
 // envTemplates holds each language's files (text/template with [[ ]] delimiters,
 // since Go composite literals open with {{; fields .Name and .Package).
 var envTemplates = map[string]map[string]string{
+	"js": bracketDelims(jsenv.Templates),
 	"go": {
 		"main.go": `// Command [[.Name]] is a Terrarium environment: the agent must bring a
 // counter to a target value with the tools "increment" and "read", then say
@@ -230,4 +234,15 @@ func TestOvershootScoresZero(t *testing.T) {
 }
 `,
 	},
+}
+
+// bracketDelims rewrites templates written with {{.Name}} and {{.Package}}
+// to the [[ ]] delimiters used here.
+func bracketDelims(in map[string]string) map[string]string {
+	r := strings.NewReplacer("{{.Name}}", "[[.Name]]", "{{.Package}}", "[[.Package]]")
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[k] = r.Replace(v)
+	}
+	return out
 }

@@ -10,7 +10,7 @@ import (
 // A scaffolded environment works as written: the conformance checker
 // passes on it.
 func TestEnvNewScaffoldPasses(t *testing.T) {
-	for _, lang := range []string{"go"} {
+	for _, lang := range []string{"go", "js"} {
 		t.Run(lang, func(t *testing.T) {
 			root, err := filepath.Abs("../..")
 			if err != nil {

@@ -3,7 +3,14 @@
 // Run "terrarium help" for the list of commands.
 package main
 
-import "os"
+import (
+	"os"
+
+	// Environment kinds that --env accepts besides Go directories and
+	// .wasm files register themselves with internal/envload.
+	_ "github.com/terrarium-rl/terrarium/internal/jsenv"
+	_ "github.com/terrarium-rl/terrarium/pack"
+)
 
 // commands lists every command; each lives in its own file.
 var commands = []*Command{

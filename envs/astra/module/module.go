@@ -15,6 +15,8 @@ package module
 
 import _ "embed"
 
+//go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags=-buildid= -o astra.wasm ..
+
 // Wasm is the runner module.
 //
 //go:embed astra.wasm
