@@ -7,8 +7,7 @@ import (
 )
 
 // Apply returns cfg with the pack's limits in place of the host defaults;
-// zero fields leave cfg as it is. FuelPerStep is not applied here: the
-// host's compute budget is configured where the runtime supports it.
+// zero fields leave cfg as it is.
 //
 // A caller that also takes limits from the user (command-line flags) applies
 // them after, so the user has the last word.
@@ -21,6 +20,9 @@ func (l Limits) Apply(cfg trt.Config) trt.Config {
 	}
 	if l.OutputLimitBytes > 0 {
 		cfg = cfg.WithOutputLimitBytes(l.OutputLimitBytes)
+	}
+	if l.FuelPerStep > 0 {
+		cfg = cfg.WithFuelPerStep(l.FuelPerStep)
 	}
 	return cfg
 }

@@ -17,7 +17,7 @@ func TestLimitsApply(t *testing.T) {
 		{"zero keeps defaults", Limits{}, base},
 		{"memory", Limits{MemoryPages: 7}, base.WithMemoryLimitPages(7)},
 		{"all", Limits{MemoryPages: 7, StepTimeoutMS: 1500, OutputLimitBytes: 99, FuelPerStep: 5},
-			base.WithMemoryLimitPages(7).WithStepTimeout(1500 * time.Millisecond).WithOutputLimitBytes(99)},
+			base.WithMemoryLimitPages(7).WithStepTimeout(1500 * time.Millisecond).WithOutputLimitBytes(99).WithFuelPerStep(5)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,7 +17,10 @@ type Config struct {
 	cacheSet         bool
 	reuse            bool
 	fuelPerStep      uint64
-	noCloseOnDone    bool // benchmarks only: see fuel_export_test.go
+	// closeOnDone overrides whether wazero checks the context while a guest
+	// runs: 0 means on exactly when fuel is off; tests force it either way
+	// (fuel_export_test.go).
+	closeOnDone int8
 }
 
 // Defaults.
@@ -28,11 +31,12 @@ const (
 	DefaultReplyLimitBytes  = 8 << 20
 	DefaultRequestLimit     = 4 << 20
 	// DefaultFuelPerStep is the budget to pass to WithFuelPerStep when an
-	// env states none: about 170x the heaviest call of the shipped envs'
-	// oracle episodes (12M fuel, an ASTRA step), and 40x their heaviest
+	// env states none: about 80x the heaviest call of the shipped envs'
+	// oracle episodes (12M fuel, an ASTRA step) and 20x their heaviest
 	// one-time call (50M, the JavaScript runner loading its script); see
-	// TestDefaultFuelCoversShippedEnvs. Metering stays off unless asked for.
-	DefaultFuelPerStep = 2_000_000_000
+	// TestDefaultFuelCoversShippedEnvs. A guest looping forever uses it up
+	// in well under a second (BenchmarkFuel/exhaust).
+	DefaultFuelPerStep = 1_000_000_000
 )
 
 // NewConfig returns the default configuration.
@@ -44,6 +48,7 @@ func NewConfig() Config {
 		replyLimitBytes:  DefaultReplyLimitBytes,
 		requestLimit:     DefaultRequestLimit,
 		reuse:            true,
+		fuelPerStep:      DefaultFuelPerStep,
 	}
 }
 
@@ -60,10 +65,11 @@ func (c Config) WithInstanceReuse(on bool) Config { c.reuse = on; return c }
 func (c Config) WithMemoryLimitPages(n uint32) Config { c.memoryLimitPages = n; return c }
 
 // WithStepTimeout bounds the wall-clock time of each call into a guest
-// (instantiation, reset, step, score, oracle). Default DefaultStepTimeout.
-// A guest still running at the deadline is stopped and its episode ends
-// with a timeout fault. Being wall-clock, it is a backstop against runaway
-// guests, not part of an episode's deterministic outcome.
+// (instantiation, reset, step, score, oracle) when fuel is off
+// (WithFuelPerStep(0)). Default DefaultStepTimeout. A guest still running at
+// the deadline is stopped and its episode ends with a timeout fault. Being
+// wall-clock, it is not part of an episode's deterministic outcome; with
+// fuel on, the budget bounds every call instead.
 func (c Config) WithStepTimeout(d time.Duration) Config { c.stepTimeout = d; return c }
 
 // WithOutputLimitBytes bounds what an episode may write to stdout, stderr
@@ -80,15 +86,20 @@ func (c Config) WithReplyLimitBytes(n int) Config { c.replyLimitBytes = n; retur
 // ErrRequestTooLarge before entering the guest.
 func (c Config) WithRequestLimitBytes(n int) Config { c.requestLimit = n; return c }
 
-// WithFuelPerStep sets the compute budget of each call into a guest (a
-// reset, a step, a score, an oracle), in fuel units; 0, the default, turns
-// metering off. Load instruments the module to count its own work (one
-// charge per function call and loop iteration, weighted by the code it runs
-// straight through; see internal/wasmbin), and a call that uses up its
-// budget ends the episode with a FaultBudget. Unlike the step timeout, the
-// outcome does not depend on the machine or its load: it replays
-// identically. DefaultFuelPerStep suits the shipped environments. A module
-// the instrumentation cannot read runs unmetered; Env.Fuel says so.
+// WithFuelPerStep sets the compute budget of each call into a guest (its
+// initialization, a reset, a step, a score, an oracle), in fuel units.
+// Default DefaultFuelPerStep; 0 turns metering off. Load instruments the
+// module to count its own work (one charge per function call and loop
+// iteration, weighted by the code it runs straight through; see
+// internal/wasmbin), and a call that uses up its budget ends the episode
+// with a FaultBudget. Unlike the step timeout, the outcome does not depend
+// on the machine or its load: it replays identically.
+//
+// With fuel on, fuel is what stops a runaway guest, and the wall-clock step
+// timeout is not enforced while a guest runs: wazero's interruption check
+// costs 2-4x on every step of a Go guest (RATIONALE.md). A module the
+// instrumentation cannot read is refused at Load; run it with fuel off,
+// which bounds it by the step timeout instead.
 func (c Config) WithFuelPerStep(n uint64) Config { c.fuelPerStep = n; return c }
 
 // WithCompilationCacheDir keeps compiled modules in dir across processes.
@@ -97,4 +108,10 @@ func (c Config) WithFuelPerStep(n uint64) Config { c.fuelPerStep = n; return c }
 func (c Config) WithCompilationCacheDir(dir string) Config {
 	c.cacheDir, c.cacheSet = dir, true
 	return c
+}
+
+// checksContext reports whether wazero checks the context while a guest
+// runs, which is what lets the step timeout stop it.
+func (c Config) checksContext() bool {
+	return c.closeOnDone > 0 || c.closeOnDone == 0 && c.fuelPerStep == 0
 }

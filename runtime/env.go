@@ -119,6 +119,10 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	// snapshotted and restored; a module this cannot rewrite still runs,
 	// with a fresh instance per episode.
 	fuel, metered := h.meter(name, src.Wasm)
+	if fuel.err != nil && !h.cfg.checksContext() {
+		return nil, fmt.Errorf("load %s: %w: %s (run it with fuel off, bounded by the step timeout instead)",
+			name, ErrInvalidModule, fuel.err)
+	}
 	wasm, globalNames, rerr := wasmbin.ExportGlobals(metered)
 	if rerr != nil {
 		wasm, globalNames = metered, nil
@@ -171,7 +175,7 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 		if mod != "wasi_snapshot_preview1" && mod != abi.ImportModule {
 			return fail(invalid("imports %s.%s: only wasi_snapshot_preview1 and %s functions are provided", mod, fn, abi.ImportModule))
 		}
-		if mod == abi.ImportModule && fn != abi.ImportLog {
+		if mod == abi.ImportModule && fn != abi.ImportLog && fn != abi.ImportBackendCall && fn != abi.ImportBackendResult {
 			return fail(invalid("imports %s.%s, which ABI v%d does not provide", mod, fn, abi.Version))
 		}
 		// Checked here so that a bad import is an invalid module, not a
@@ -260,7 +264,7 @@ func validateSpec(s abi.Spec) error {
 	case s.MaxTurns < 0:
 		return fmt.Errorf("max_turns is negative")
 	}
-	return nil
+	return validateBackends(s.Backends) // backend.go
 }
 
 func strictUnmarshal(b []byte, v any) error {

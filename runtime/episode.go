@@ -36,7 +36,7 @@ func (e *Env) instantiate(ctx context.Context) (*instance, error) {
 	s := newEpisodeSys(h.cfg.outputLimitBytes)
 	mc := wazero.NewModuleConfig().
 		WithName(""). // anonymous: any number of instances may live at once
-		WithStartFunctions("_initialize").
+		WithStartFunctions(). // _initialize is called below, metered like any call
 		WithRandSource(s).
 		WithWalltime(s.walltime, 1).
 		WithNanotime(s.nanotime, 1).
@@ -85,6 +85,14 @@ func (e *Env) instantiate(ctx context.Context) (*instance, error) {
 		in.close(ctx)
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
+	// A WASI reactor's initializer (Go's runtime and package init) runs as
+	// an ordinary call, so the budget bounds it too.
+	if start := mod.ExportedFunction("_initialize"); start != nil {
+		if _, err := in.call(ctx, "initialize", start); err != nil {
+			in.close(ctx)
+			return nil, err
+		}
+	}
 	if e.config != nil {
 		if _, err := in.request(ctx, "configure", f.configure, e.config); err != nil {
 			in.close(ctx)
@@ -110,9 +118,17 @@ func (in *instance) call(ctx context.Context, op string, fn api.Function, params
 	if in.mod == nil {
 		return 0, fmt.Errorf("%s: %w", op, ErrClosed)
 	}
+	if err := ctx.Err(); err != nil {
+		// Without wazero's context check (fuel on), a guest would not see
+		// the cancellation: refuse to enter it at all.
+		f := &Fault{Kind: FaultCanceled, Op: op, Reason: err.Error(), Output: in.sys.tail(2048)}
+		in.dead = f
+		in.close(ctx)
+		return 0, f
+	}
 	cctx, cancel := context.WithTimeout(context.WithValue(ctx, sysKey{}, in.sys), in.env.host.cfg.stepTimeout)
 	in.sys.setCancel(cancel)
-	in.refuel()
+	in.refuel(op)
 	res, err := fn.Call(cctx, params...)
 	in.spent()
 	in.sys.setCancel(nil)
@@ -122,10 +138,13 @@ func (in *instance) call(ctx context.Context, op string, fn api.Function, params
 		in.close(ctx)
 		return 0, f
 	}
-	if len(res) != 1 {
-		return 0, in.protocol(ctx, op, "export returned %d results, want 1", len(res))
+	switch len(res) {
+	case 0: // _initialize
+		return 0, nil
+	case 1:
+		return res[0], nil
 	}
-	return res[0], nil
+	return 0, in.protocol(ctx, op, "export returned %d results, want at most 1", len(res))
 }
 
 func (in *instance) protocol(ctx context.Context, op, format string, args ...any) *Fault {
@@ -211,6 +230,8 @@ func (in *instance) classify(ctx context.Context, op string, err error) *Fault {
 	case in.sys.flooded:
 		f.Kind = FaultOutput
 		f.Reason = fmt.Sprintf("guest wrote more than %d bytes of output", in.sys.outLimit)
+	case in.sys.backend.fault != "":
+		f.Kind, f.Reason = FaultBackend, in.sys.backend.fault
 	case in.outOfFuel():
 		f.Kind, f.Reason = FaultBudget, in.budgetReason()
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:

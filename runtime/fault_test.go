@@ -67,7 +67,7 @@ func TestFaultsAreIsolated(t *testing.T) {
 		kind   trt.FaultKind
 		reason string
 	}{
-		{"loop", trt.FaultTimeout, "step did not finish within 15s"},
+		{"loop", trt.FaultBudget, "compute budget of 1000000000 exhausted"},
 		{"alloc", trt.FaultMemory, "memory limit of 1024 pages (64 MiB) exhausted"},
 		{"recurse", trt.FaultTrap, "stack exceeds"},
 		{"panic", trt.FaultEnv, "step panicked: assignment to entry in nil map"},
@@ -190,6 +190,23 @@ func TestFaultOutput(t *testing.T) {
 		if !strings.Contains(fault.Output, want) {
 			t.Errorf("fault output lacks %q:\n%s", want, fault.Output)
 		}
+	}
+}
+
+// TestTimeoutWithoutFuel: with fuel off, the wall-clock step timeout is
+// what stops a guest that loops forever.
+func TestTimeoutWithoutFuel(t *testing.T) {
+	env := loadEcho(t, newHost(t, faultConfig().WithFuelPerStep(0).WithStepTimeout(300*time.Millisecond)))
+	ctx := context.Background()
+	ep, _, err := env.Start(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close(ctx)
+	_, err = ep.Step(ctx, call("c1", "loop", "{}"))
+	var fault *trt.Fault
+	if !errors.As(err, &fault) || fault.Kind != trt.FaultTimeout || !strings.Contains(fault.Reason, "did not finish within 300ms") {
+		t.Fatalf("loop without fuel: %v, want a timeout fault", err)
 	}
 }
 

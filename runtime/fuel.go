@@ -6,9 +6,8 @@ package runtime
 // each call into the guest the host stores the budget in that global; a
 // trap that leaves it negative is a FaultBudget. The count is a pure
 // function of the module and the call's inputs, so a step that runs out of
-// budget runs out on every machine, under any load, and at replay; the
-// wall-clock step timeout stays as a backstop for what fuel does not count
-// (host functions, the module's start function).
+// budget runs out on every machine, under any load, and at replay. Host
+// functions cost no fuel; they are the host's own and bounded.
 
 import (
 	"fmt"
@@ -28,11 +27,13 @@ type envFuel struct {
 // instanceFuel is an instance's fuel global and the fuel it used so far.
 type instanceFuel struct {
 	global api.MutableGlobal // nil when unmetered
+	budget uint64            // of the current call
 	used   uint64
 }
 
 // meter instruments wasm for the host's budget. A module the pass cannot
-// read runs unmetered rather than not at all; Env.Fuel reports it.
+// read runs unmetered when the host also checks the context (a forced
+// configuration); otherwise Load refuses it, since nothing would bound it.
 func (h *Host) meter(name string, wasm []byte) (envFuel, []byte) {
 	n := h.cfg.fuelPerStep
 	if n == 0 {
@@ -65,21 +66,30 @@ func (in *instance) resolveFuel() error {
 		return fmt.Errorf("fuel export %s missing or immutable", wasmbin.FuelExport)
 	}
 	in.fuel.global = g
-	in.refuel()
+	in.refuel("")
 	return nil
 }
 
-// refuel gives the instance the full budget for its next guest call.
-func (in *instance) refuel() {
+// InitFuelFactor multiplies the per-step budget for an instance's one-time
+// calls: its initializer (a Go guest's runtime and package init) and its
+// configuration (a JavaScript runner loading its script).
+const InitFuelFactor = 10
+
+// refuel gives the instance the full budget for its next guest call, op.
+func (in *instance) refuel(op string) {
 	if in.fuel.global != nil {
-		in.fuel.global.Set(in.env.fuel.perStep)
+		in.fuel.budget = in.env.fuel.perStep
+		if op == "initialize" || op == "configure" {
+			in.fuel.budget = min(in.fuel.budget*InitFuelFactor, wasmbin.FuelUnmetered)
+		}
+		in.fuel.global.Set(in.fuel.budget)
 	}
 }
 
 // spent adds what the last guest call used to the instance's count.
 func (in *instance) spent() {
 	if in.fuel.global != nil {
-		in.fuel.used += in.env.fuel.perStep - in.fuel.global.Get() // wraps to the overshoot when negative
+		in.fuel.used += in.fuel.budget - in.fuel.global.Get() // wraps to the overshoot when negative
 	}
 }
 
@@ -91,5 +101,5 @@ func (in *instance) outOfFuel() bool {
 }
 
 func (in *instance) budgetReason() string {
-	return fmt.Sprintf("compute budget of %d exhausted", in.env.fuel.perStep)
+	return fmt.Sprintf("compute budget of %d exhausted", in.fuel.budget)
 }

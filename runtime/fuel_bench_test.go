@@ -11,7 +11,8 @@ package runtime_test
 // on and wazero's context check off (WithCloseOnContextDone(false)): once
 // fuel bounds a guest, that check is what a step timeout costs. off-nocheck
 // (neither) is the unguarded floor, for reference. Metered runs also report
-// fuel/op, which is the same on every run.
+// fuel/op, which depends on b.N (the echo env's replies grow over an
+// episode) but never on the machine.
 //
 // exhaust/echo: the echo env's endless loop tool, stopped by the default
 // budget: what a runaway step costs before it ends.

@@ -9,11 +9,16 @@ import "context"
 // calls so far; tests compare differences of it.
 func FuelUsed(ep *Episode) uint64 { return ep.in.fuel.used }
 
-// WithCloseOnContextDone sets whether wazero checks the context while a
-// guest runs (the default, true, is what enforces the step timeout); false
-// exists for the benchmark asking what that check costs once fuel bounds
-// the guest instead.
-func WithCloseOnContextDone(c Config, on bool) Config { c.noCloseOnDone = !on; return c }
+// WithCloseOnContextDone forces whether wazero checks the context while a
+// guest runs (by default it does exactly when fuel is off), for the
+// benchmark asking what that check costs once fuel bounds the guest.
+func WithCloseOnContextDone(c Config, on bool) Config {
+	c.closeOnDone = -1
+	if on {
+		c.closeOnDone = 1
+	}
+	return c
+}
 
 // ColdFuel returns the fuel a fresh instance of env uses to be configured
 // and to make its first reset: the calls Load makes before it takes the

@@ -121,25 +121,30 @@ func TestFuelBudgetFault(t *testing.T) {
 	}
 }
 
-// TestFuelDeterministic plays the same healthy episodes on two hosts, one
-// recycling instances and one not: every reply and every call's fuel must
-// be the same, and fuel must not change what the guest does.
+// TestFuelDeterministic plays the same healthy episodes on two hosts, 500
+// episodes each: one recycling instances, one instantiating afresh and
+// compiled without wazero's context check. Every reply and every call's
+// fuel must be the same, and fuel must not change what the guest does.
 func TestFuelDeterministic(t *testing.T) {
 	a := loadEcho(t, newHost(t, fuelConfig(fuelBudget)))
-	b := loadEcho(t, newHost(t, fuelConfig(fuelBudget).WithInstanceReuse(false)))
-	off := loadEcho(t, newHost(t, trt.NewConfig()))
-	for seed := range uint64(3) {
-		ra, rb, roff := playFuel(t, a, seed, healthyCalls...), playFuel(t, b, seed, healthyCalls...), playFuel(t, off, seed, healthyCalls...)
+	b := loadEcho(t, newHost(t, trt.WithCloseOnContextDone(fuelConfig(fuelBudget).WithInstanceReuse(false), false)))
+	off := loadEcho(t, newHost(t, trt.NewConfig().WithFuelPerStep(0)))
+	for seed := range uint64(500) {
+		ra, rb := playFuel(t, a, seed, healthyCalls...), playFuel(t, b, seed, healthyCalls...)
 		if fmt.Sprint(ra) != fmt.Sprint(rb) {
-			t.Errorf("seed %d: hosts differ:\n%v\n%v", seed, ra, rb)
-		}
-		if fmt.Sprint(ra.replies) != fmt.Sprint(roff.replies) {
-			t.Errorf("seed %d: metered replies %q, unmetered %q", seed, ra.replies, roff.replies)
+			t.Fatalf("seed %d: hosts differ:\n%v\n%v", seed, ra, rb)
 		}
 		for i, f := range ra.fuel {
 			if f == 0 {
-				t.Errorf("seed %d: call %d used no fuel", seed, i)
+				t.Fatalf("seed %d: call %d used no fuel", seed, i)
 			}
+		}
+		if seed >= 3 {
+			continue
+		}
+		roff := playFuel(t, off, seed, healthyCalls...)
+		if fmt.Sprint(ra.replies) != fmt.Sprint(roff.replies) {
+			t.Errorf("seed %d: metered replies %q, unmetered %q", seed, ra.replies, roff.replies)
 		}
 		for _, f := range roff.fuel {
 			if f != 0 {
@@ -151,15 +156,62 @@ func TestFuelDeterministic(t *testing.T) {
 	}
 }
 
-func TestFuelOffByDefault(t *testing.T) {
-	env := loadEcho(t, newHost(t, trt.NewConfig()))
-	if n, err := env.Fuel(); n != 0 || err != nil {
-		t.Errorf("Fuel() = %d, %v; want 0, nil", n, err)
+// TestFuelFork: a fork and its parent, given the same actions, use the same
+// fuel and reply the same as a fresh episode replayed to the fork point.
+func TestFuelFork(t *testing.T) {
+	ctx := context.Background()
+	env := loadEcho(t, newHost(t, fuelConfig(fuelBudget)))
+	start := func() *trt.Episode {
+		ep, _, err := env.Start(ctx, 5, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ep.Close(ctx) })
+		return ep
+	}
+	step := func(ep *trt.Episode, c [2]string) string {
+		before := trt.FuelUsed(ep)
+		res, err := ep.Step(ctx, call("c", c[0], c[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(res)
+		return fmt.Sprintf("%s fuel %d", b, trt.FuelUsed(ep)-before)
+	}
+	parent, fresh := start(), start()
+	step(parent, healthyCalls[0])
+	step(fresh, healthyCalls[0])
+	fork, err := parent.Fork(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fork.Close(ctx)
+	for _, c := range healthyCalls[1:] {
+		want := step(fresh, c)
+		if got := step(parent, c); got != want {
+			t.Errorf("parent: %s\nfresh:  %s", got, want)
+		}
+		if got := step(fork, c); got != want {
+			t.Errorf("fork:  %s\nfresh: %s", got, want)
+		}
 	}
 }
 
-// TestFuelUnreadableModule: a module the instrumentation refuses still
-// runs, unmetered, and Env.Fuel says why.
+func TestFuelOnByDefault(t *testing.T) {
+	env := loadEcho(t, newHost(t, trt.NewConfig()))
+	if n, err := env.Fuel(); n != trt.DefaultFuelPerStep || err != nil {
+		t.Errorf("Fuel() = %d, %v; want %d, nil", n, err, uint64(trt.DefaultFuelPerStep))
+	}
+	off := loadEcho(t, newHost(t, trt.NewConfig().WithFuelPerStep(0)))
+	if n, err := off.Fuel(); n != 0 || err != nil {
+		t.Errorf("with fuel off, Fuel() = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestFuelUnreadableModule: with fuel on, a module the instrumentation
+// refuses is refused at load (nothing else would bound it); when the host
+// also checks the context, it runs unmetered and Env.Fuel says why; with
+// fuel off it runs, bounded by the step timeout.
 func TestFuelUnreadableModule(t *testing.T) {
 	src, err := os.ReadFile("testdata/wat/guess.wat")
 	if err != nil {
@@ -169,8 +221,15 @@ func TestFuelUnreadableModule(t *testing.T) {
 	// instrumented again.
 	wat := strings.Replace(string(src), `(memory (export "memory") 2)`,
 		`(memory (export "memory") 2) (global (export "terrarium.fuel") (mut i64) (i64.const 0))`, 1)
-	h := newHost(t, fuelConfig(1000))
-	env, err := h.Load(context.Background(), trt.Source{Name: "guess.wasm", Wasm: trt.Wat2Wasm(t, wat)})
+	wasm := trt.Wat2Wasm(t, wat)
+	if _, err := newHost(t, fuelConfig(1000)).Load(context.Background(), trt.Source{Name: "guess.wasm", Wasm: wasm}); !errors.Is(err, trt.ErrInvalidModule) || !strings.Contains(err.Error(), "run it with fuel off") {
+		t.Fatalf("load with fuel on: %v, want a refusal suggesting fuel off", err)
+	}
+	if _, err := newHost(t, trt.NewConfig().WithFuelPerStep(0)).Load(context.Background(), trt.Source{Name: "guess.wasm", Wasm: wasm}); err != nil {
+		t.Fatalf("load with fuel off: %v", err)
+	}
+	h := newHost(t, trt.WithCloseOnContextDone(fuelConfig(1000), true))
+	env, err := h.Load(context.Background(), trt.Source{Name: "guess.wasm", Wasm: wasm})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.memoryLimitPages).
-		WithCloseOnContextDone(!cfg.noCloseOnDone).
+		WithCloseOnContextDone(cfg.checksContext()).
 		WithCoreFeatures(api.CoreFeaturesV2)
 	dir := cfg.cacheDir
 	if !cfg.cacheSet {
@@ -78,6 +78,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	_, err := h.rt.NewHostModuleBuilder(abi.ImportModule).
 		NewFunctionBuilder().WithFunc(hostLog).Export(abi.ImportLog).
+		NewFunctionBuilder().WithFunc(hostBackendCall).Export(abi.ImportBackendCall).
+		NewFunctionBuilder().WithFunc(hostBackendResult).Export(abi.ImportBackendResult).
 		Instantiate(ctx)
 	if err != nil {
 		h.Close(ctx)

@@ -26,6 +26,8 @@ type episodeSys struct {
 	flooded   bool
 	cancelMu  sync.Mutex
 	cancelRun context.CancelFunc
+
+	backend backendState // backend.go
 }
 
 const (
@@ -103,7 +105,10 @@ func (s *episodeSys) write(p []byte) (int, error) {
 			s.cancelRun()
 		}
 		s.cancelMu.Unlock()
-		return 0, fmt.Errorf("output limit of %d bytes exceeded", s.outLimit)
+		// Stop the guest now: a guest that ignores write errors would
+		// otherwise loop until its budget or deadline. wazero turns a
+		// panic in a host function into an error from the call.
+		panic(fmt.Errorf("output limit of %d bytes exceeded", s.outLimit))
 	}
 	s.out = append(s.out, p...)
 	return len(p), nil

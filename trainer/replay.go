@@ -16,8 +16,8 @@ type Divergence struct {
 	// Turn is the turn whose observation differs (0 = reset's), or -1 when
 	// the difference is not tied to a turn (module, score, digest).
 	Turn int
-	// What names the part that differs: "module", "tools", "observation",
-	// "termination", "score", "digest".
+	// What names the part that differs: "module", "fuel", "tools",
+	// "observation", "termination", "score", "digest".
 	What string
 	// Offset is the first differing byte in the canonical encodings of
 	// Recorded and Replayed (-1 when not a byte comparison).
@@ -99,8 +99,19 @@ func Replay(ctx context.Context, env *trt.Env, rec *Trajectory) error {
 	if rec.Env.ConfigSHA256 != env.ConfigSHA256() {
 		return div(-1, "module", "config sha256 "+rec.Env.ConfigSHA256, "config sha256 "+env.ConfigSHA256())
 	}
-	if err := replaySteps(ctx, env, rec, div); err != nil {
+	if fuel, _ := env.Fuel(); fuel != rec.FuelPerStep {
+		return div(-1, "fuel", fmt.Sprintf("fuel_per_step %d", rec.FuelPerStep), fmt.Sprintf("fuel_per_step %d (replay with the recorded budget)", fuel))
+	}
+	rp := newReplayer(rec)
+	err := replaySteps(ctx, env, rec, div, rp.options())
+	if d := rp.mismatch(); d != nil {
+		return d // the first difference, whatever it caused later
+	}
+	if err != nil {
 		return err
+	}
+	if d := rp.finish(); d != nil {
+		return d
 	}
 	// Everything re-executed matches; a record edited where re-execution
 	// cannot see (its seed or turn limit, say) still fails here.
@@ -110,9 +121,9 @@ func Replay(ctx context.Context, env *trt.Env, rec *Trajectory) error {
 	return nil
 }
 
-func replaySteps(ctx context.Context, env *trt.Env, rec *Trajectory, div func(turn int, what, recorded, replayed string) error) error {
+func replaySteps(ctx context.Context, env *trt.Env, rec *Trajectory, div func(turn int, what, recorded, replayed string) error, start []trt.StartOption) error {
 	fault := rec.Termination.Fault
-	ep, obs, err := env.Start(ctx, rec.Seed, rec.Task)
+	ep, obs, err := env.Start(ctx, rec.Seed, rec.Task, start...)
 	if err != nil {
 		if fault != nil && fault.Op == "start" {
 			return nil // recorded as failing to start; it still does

@@ -38,6 +38,9 @@ type Options struct {
 	GroupSize int
 	// Progress, when set, is called after each finished episode.
 	Progress func(done, total int)
+	// Start options apply to every episode, for example
+	// runtime.WithBackend to grant a backend.
+	Start []trt.StartOption
 }
 
 // Summary totals a rollout.
@@ -92,9 +95,9 @@ func Rollout(ctx context.Context, env *trt.Env, pol Policy, opts Options, emit f
 				seed, task := opts.Seed+uint64(g), opts.task(g, spec.Tasks)
 				var ts []*Trajectory
 				if n == 1 {
-					ts = []*Trajectory{RunEpisode(ctx, env, pol, first, seed, task, opts.maxTurns(spec))}
+					ts = []*Trajectory{RunEpisode(ctx, env, pol, first, seed, task, opts.maxTurns(spec), opts.Start...)}
 				} else {
-					ts = RunGroup(ctx, env, pol, first, n, seed, task, opts.maxTurns(spec))
+					ts = RunGroup(ctx, env, pol, first, n, seed, task, opts.maxTurns(spec), opts.Start...)
 				}
 				for _, t := range ts {
 					select {
@@ -178,9 +181,9 @@ func (o Options) maxTurns(spec abi.Spec) int {
 
 // RunEpisode plays one episode and returns its trajectory. It never returns
 // an error: failures end the episode with a fault termination.
-func RunEpisode(ctx context.Context, env *trt.Env, pol Policy, index int, seed uint64, task, maxTurns int) *Trajectory {
+func RunEpisode(ctx context.Context, env *trt.Env, pol Policy, index int, seed uint64, task, maxTurns int, start ...trt.StartOption) *Trajectory {
 	t := newTrajectory(env, pol, index, seed, task, maxTurns)
-	ep, obs, err := env.Start(ctx, seed, task)
+	ep, obs, err := env.Start(ctx, seed, task, start...)
 	if err != nil {
 		t.fault("start", err)
 		t.Digest = t.ComputeDigest()
@@ -195,12 +198,12 @@ func RunEpisode(ctx context.Context, env *trt.Env, pol Policy, index int, seed u
 // from a single reset: the started episode is forked into every member
 // before anyone acts. Each trajectory is identical to what RunEpisode would
 // record for the same actions.
-func RunGroup(ctx context.Context, env *trt.Env, pol Policy, first, n int, seed uint64, task, maxTurns int) []*Trajectory {
+func RunGroup(ctx context.Context, env *trt.Env, pol Policy, first, n int, seed uint64, task, maxTurns int, start ...trt.StartOption) []*Trajectory {
 	out := make([]*Trajectory, n)
 	for k := range out {
 		out[k] = newTrajectory(env, pol, first+k, seed, task, maxTurns)
 	}
-	root, obs, err := env.Start(ctx, seed, task)
+	root, obs, err := env.Start(ctx, seed, task, start...)
 	if err != nil {
 		for _, t := range out {
 			t.fault("start", err)
@@ -219,7 +222,7 @@ func RunGroup(ctx context.Context, env *trt.Env, pol Policy, first, n int, seed 
 	for k, t := range out {
 		ep, o := members[k], obs
 		if ep == nil {
-			if ep, o, err = env.Start(ctx, seed, task); err != nil {
+			if ep, o, err = env.Start(ctx, seed, task, start...); err != nil {
 				t.fault("start", err)
 				t.Digest = t.ComputeDigest()
 				continue
@@ -233,8 +236,9 @@ func RunGroup(ctx context.Context, env *trt.Env, pol Policy, first, n int, seed 
 
 func newTrajectory(env *trt.Env, pol Policy, index int, seed uint64, task, maxTurns int) *Trajectory {
 	spec := env.Spec()
+	fuel, _ := env.Fuel()
 	return &Trajectory{
-		Format: Format, Episode: index, Seed: seed, Task: task, Policy: pol.Name(), MaxTurns: maxTurns,
+		Format: Format, Episode: index, Seed: seed, Task: task, Policy: pol.Name(), MaxTurns: maxTurns, FuelPerStep: fuel,
 		Env:   EnvRef{Name: spec.Name, Version: spec.Version, SHA256: env.SHA256(), ConfigSHA256: env.ConfigSHA256(), Source: env.Name()},
 		Tools: []abi.Tool{}, Messages: []abi.Message{},
 	}
@@ -242,7 +246,10 @@ func newTrajectory(env *trt.Env, pol Policy, index int, seed uint64, task, maxTu
 
 // play runs a started episode to its end and fills in t.
 func (t *Trajectory) play(ctx context.Context, env *trt.Env, pol Policy, ep *trt.Episode, obs *abi.Observation) {
-	defer func() { t.Digest = t.ComputeDigest() }()
+	defer func() {
+		t.BackendCalls = recordCalls(ep.BackendCalls())
+		t.Digest = t.ComputeDigest()
+	}()
 	t.Tools = obs.Tools
 	t.Messages = append(t.Messages, obs.Messages...)
 	info := EpisodeInfo{Index: t.Episode, Seed: t.Seed, Task: t.Task, Tools: obs.Tools}

@@ -34,6 +34,9 @@ type Trajectory struct {
 	Policy  string `json:"policy"`
 	// MaxTurns is the turn limit the episode ran under.
 	MaxTurns int `json:"max_turns"`
+	// FuelPerStep is the compute budget of each guest call the episode ran
+	// under (0: unmetered). A budget fault replays only under the same one.
+	FuelPerStep uint64 `json:"fuel_per_step,omitempty"`
 	// Tools are the tools offered by reset, as offered.
 	Tools []abi.Tool `json:"tools"`
 	// Messages is the whole conversation: reset's messages, then each
@@ -43,6 +46,9 @@ type Trajectory struct {
 	Reward      float64            `json:"reward"`
 	Components  map[string]float64 `json:"components,omitempty"`
 	Termination Termination        `json:"termination"`
+	// BackendCalls are the env's calls to backends (runtime.Backend), in
+	// order; absent when it made none. Replay answers from them.
+	BackendCalls []BackendCall `json:"backend_calls,omitempty"`
 	// Digest is "sha256:" + the hex SHA-256 of the record's canonical
 	// encoding without Episode, Policy, Env.Source and Digest: everything
 	// needed to reproduce the episode and its outcome.
@@ -95,20 +101,24 @@ type digestView struct {
 	Seed        uint64             `json:"seed"`
 	Task        int                `json:"task"`
 	MaxTurns    int                `json:"max_turns"`
+	FuelPerStep uint64             `json:"fuel_per_step,omitempty"`
 	Tools       []abi.Tool         `json:"tools"`
 	Messages    []abi.Message      `json:"messages"`
 	Turns       int                `json:"turns"`
 	Reward      float64            `json:"reward"`
 	Components  map[string]float64 `json:"components,omitempty"`
 	Termination Termination        `json:"termination"`
+	// BackendCalls is last and omitted when empty, so that records of envs
+	// without backends keep their digests.
+	BackendCalls []BackendCall `json:"backend_calls,omitempty"`
 }
 
 // ComputeDigest returns the digest the record should carry.
 func (t *Trajectory) ComputeDigest() string {
 	env := t.Env
 	env.Source = ""
-	b, err := canonical(digestView{t.Format, env, t.Seed, t.Task, t.MaxTurns, t.Tools, t.Messages,
-		t.Turns, t.Reward, t.Components, t.Termination})
+	b, err := canonical(digestView{t.Format, env, t.Seed, t.Task, t.MaxTurns, t.FuelPerStep, t.Tools, t.Messages,
+		t.Turns, t.Reward, t.Components, t.Termination, t.BackendCalls})
 	if err != nil {
 		// Every field is plain data; an encoding failure is a bug.
 		panic(fmt.Sprintf("trainer: encode trajectory: %v", err))

@@ -14,16 +14,19 @@ type hostFlags struct {
 	memoryPages uint32
 	stepTimeout time.Duration
 	outputLimit int
+	fuel        uint64
 }
 
 func (h *hostFlags) register(fs *pflag.FlagSet) {
 	fs.Uint32Var(&h.memoryPages, "memory-pages", trt.DefaultMemoryLimitPages, "linear memory limit per episode, in 64 KiB pages")
-	fs.DurationVar(&h.stepTimeout, "step-timeout", trt.DefaultStepTimeout, "wall-clock limit of one guest call (a backstop, not part of determinism)")
+	fs.DurationVar(&h.stepTimeout, "step-timeout", trt.DefaultStepTimeout, "wall-clock limit of one guest call when --fuel is 0")
 	fs.IntVar(&h.outputLimit, "output-limit", trt.DefaultOutputLimitBytes, "bytes an episode may write to stdout, stderr and the log")
+	fs.Uint64Var(&h.fuel, "fuel", trt.DefaultFuelPerStep, "compute budget of each guest call (0: off, bounded by --step-timeout instead)")
 }
 
 func (h *hostFlags) config() trt.Config {
-	return trt.NewConfig().WithMemoryLimitPages(h.memoryPages).WithStepTimeout(h.stepTimeout).WithOutputLimitBytes(h.outputLimit)
+	return trt.NewConfig().WithMemoryLimitPages(h.memoryPages).WithStepTimeout(h.stepTimeout).
+		WithOutputLimitBytes(h.outputLimit).WithFuelPerStep(h.fuel)
 }
 
 // over applies to base only the limits the user set on the command line, so
@@ -37,6 +40,9 @@ func (h *hostFlags) over(base trt.Config, fs *pflag.FlagSet) trt.Config {
 	}
 	if fs.Changed("output-limit") {
 		base = base.WithOutputLimitBytes(h.outputLimit)
+	}
+	if fs.Changed("fuel") {
+		base = base.WithFuelPerStep(h.fuel)
 	}
 	return base
 }

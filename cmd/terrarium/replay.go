@@ -30,7 +30,8 @@ byte for byte. On the first divergence it names the episode, the turn and
 the first differing bytes, and exits 1.
 
 The module is the one named in the records (env.source) unless --env gives
-another path; its SHA-256 must match the recorded one.`,
+another path; its SHA-256 must match the recorded one. Each episode replays
+under the compute budget it recorded (fuel_per_step) unless --fuel is given.`,
 	Flags: func(fs *pflag.FlagSet) {
 		fs.StringVar(&replayFlags.env, "env", "", "environment to replay against (default: the recorded source)")
 		replayFlags.host.register(fs)
@@ -55,11 +56,14 @@ func runReplay(ctx context.Context, inv *Invocation) error {
 	if len(recs) == 0 {
 		return fmt.Errorf("%s: no trajectories", file)
 	}
-	host, err := replayFlags.host.newHost(ctx)
-	if err != nil {
-		return err
-	}
-	defer host.Close(ctx)
+	// Each record is replayed under the compute budget it ran under, unless
+	// --fuel says otherwise: one host per budget.
+	hosts := map[uint64]*trt.Host{}
+	defer func() {
+		for _, h := range hosts {
+			h.Close(ctx)
+		}
+	}()
 	envs := map[string]*trt.Env{}
 	bar := progress.New(inv.Stderr, len(recs), "replay")
 	defer bar.Finish()
@@ -71,12 +75,24 @@ func runReplay(ctx context.Context, inv *Invocation) error {
 		if src == "" {
 			return fmt.Errorf("%s: episode %d records no env source; pass --env", file, rec.Episode)
 		}
-		env := envs[src]
+		fuel := rec.FuelPerStep
+		if inv.Flags.Changed("fuel") {
+			fuel = replayFlags.host.fuel
+		}
+		host := hosts[fuel]
+		if host == nil {
+			if host, err = trt.New(ctx, replayFlags.host.config().WithFuelPerStep(fuel)); err != nil {
+				return err
+			}
+			hosts[fuel] = host
+		}
+		key := fmt.Sprintf("%d\x00%s", fuel, src)
+		env := envs[key]
 		if env == nil {
 			if env, err = envload.Load(ctx, host, src); err != nil {
 				return err
 			}
-			envs[src] = env
+			envs[key] = env
 		}
 		if err := trainer.Replay(ctx, env, rec); err != nil {
 			var d *trainer.Divergence

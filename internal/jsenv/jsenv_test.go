@@ -193,6 +193,9 @@ type faultCase struct {
 	tool string
 	kind trt.FaultKind // "" when the call must be a tool error
 	want string        // in the fault's reason or the tool error
+	// unmetered runs the case with fuel off, where the wall-clock timeout
+	// and the memory limit are what stop a guest.
+	unmetered bool
 }
 
 func TestFaults(t *testing.T) {
@@ -202,23 +205,29 @@ func TestFaults(t *testing.T) {
 	// needs about 18) keeps the allocation cases quick.
 	mem := trt.NewConfig().WithMemoryLimitPages(640).WithStepTimeout(time.Minute)
 	env := loadPath(t, newHost(t, mem), "testdata/faults.js")
-	quick := loadPath(t, newHost(t, mem.WithStepTimeout(time.Second)), "testdata/faults.js")
+	quick := loadPath(t, newHost(t, mem.WithFuelPerStep(0).WithStepTimeout(time.Second)), "testdata/faults.js")
+	unmetered := loadPath(t, newHost(t, mem.WithFuelPerStep(0)), "testdata/faults.js")
 	ctx := context.Background()
 	for _, tt := range []faultCase{
-		{"throw", "", "thrown on purpose"},
-		{"bug", "", "TypeError: Cannot read property 'field' of undefined"},
-		{"recurse", trt.FaultEnv, "JavaScript call stack exceeded 500 frames"},
-		{"recurse_native", trt.FaultEnv, "JavaScript call stack exceeded 500 frames"},
-		{"loop", trt.FaultTimeout, "did not finish within 1s"},
-		{"alloc", trt.FaultMemory, "memory limit of 640 pages"},
-		{"alloc_objects", trt.FaultMemory, "memory limit of 640 pages"},
-		{"big_string", trt.FaultMemory, "memory limit of 640 pages"},
-		{"flood", trt.FaultOutput, "output"},
+		{"throw", "", "thrown on purpose", false},
+		{"bug", "", "TypeError: Cannot read property 'field' of undefined", false},
+		{"recurse", trt.FaultEnv, "JavaScript call stack exceeded 500 frames", false},
+		{"recurse_native", trt.FaultEnv, "JavaScript call stack exceeded 500 frames", false},
+		{"loop", trt.FaultBudget, "compute budget of 1000000000 exhausted", false},
+		{"loop", trt.FaultTimeout, "did not finish within 1s", true},
+		{"alloc", trt.FaultMemory, "memory limit of 640 pages", false},
+		{"alloc_objects", trt.FaultBudget, "compute budget of 1000000000 exhausted", false},
+		{"alloc_objects", trt.FaultMemory, "memory limit of 640 pages", true},
+		{"big_string", trt.FaultMemory, "memory limit of 640 pages", false},
+		{"flood", trt.FaultOutput, "output", false},
 	} {
 		t.Run(tt.tool, func(t *testing.T) {
 			env := env
-			if tt.kind == trt.FaultTimeout {
+			switch {
+			case tt.kind == trt.FaultTimeout:
 				env = quick
+			case tt.unmetered:
+				env = unmetered
 			}
 			ep, _, err := env.Start(ctx, 1, 0)
 			if err != nil {

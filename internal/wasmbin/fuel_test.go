@@ -418,7 +418,7 @@ var echoBuild struct {
 }
 
 // echoWasm builds the runtime's Go test environment.
-func echoWasm(t *testing.T) []byte {
+func echoWasm(t testing.TB) []byte {
 	t.Helper()
 	echoBuild.once.Do(func() {
 		p, err := gobuild.Build(context.Background(), "../../runtime/testdata/echo")
@@ -515,4 +515,16 @@ func FuzzInstrumentFuel(f *testing.F) {
 		}
 		cm.Close(ctx)
 	})
+}
+
+// BenchmarkInstrumentFuel rewrites the echo env (a 6 MB Go guest), the
+// cost InstrumentFuel adds to every Load with fuel on.
+func BenchmarkInstrumentFuel(b *testing.B) {
+	wasm := echoWasm(b)
+	b.SetBytes(int64(len(wasm)))
+	for b.Loop() {
+		if _, _, err := InstrumentFuel(wasm); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
