@@ -35,7 +35,7 @@ func (e *Env) instantiate(ctx context.Context) (*instance, error) {
 	h := e.host
 	s := newEpisodeSys(h.cfg.outputLimitBytes)
 	mc := wazero.NewModuleConfig().
-		WithName(""). // anonymous: any number of instances may live at once
+		WithName("").         // anonymous: any number of instances may live at once
 		WithStartFunctions(). // _initialize is called below, metered like any call
 		WithRandSource(s).
 		WithWalltime(s.walltime, 1).
