@@ -36,6 +36,11 @@ const (
 // Names of the host functions in ImportModule.
 const (
 	ImportLog = "log"
+	// ImportBackendCall and ImportBackendResult are optional imports:
+	// backend_call(name_ptr, name_len, req_ptr, req_len i32) -> status i32
+	// and backend_result(ptr, cap i32) -> len i32 (docs/abi.md, section 5).
+	ImportBackendCall   = "backend_call"
+	ImportBackendResult = "backend_result"
 )
 
 // Status is what every request export returns. Zero means the reply (at
@@ -102,6 +107,10 @@ type Spec struct {
 	// MaxTurns is the environment's suggested turn limit; 0 means none
 	// suggested, and the host's default applies.
 	MaxTurns int `json:"max_turns,omitempty"`
+	// Backends names the backends the environment calls through
+	// terrarium.backend_call (docs/abi.md, section 5). A host grants an
+	// episode only backends declared here; omitted means none.
+	Backends []string `json:"backends,omitempty"`
 }
 
 // ResetRequest is the optional JSON body of terrarium_reset. Seed and task

@@ -86,7 +86,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 	setParentDeathSignal(cmd)
 	pcfg := &plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {policyName: &PolicyPlugin{}}},
+		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {policyName: &PolicyPlugin{}, backendName: &BackendPlugin{}}},
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		StartTimeout:     timeout,

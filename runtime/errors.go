@@ -34,6 +34,7 @@ const (
 	FaultEnv      FaultKind = "env"      // the guest reported an env failure (status 4)
 	FaultCanceled FaultKind = "canceled" // the caller's context ended
 	FaultBudget   FaultKind = "budget"   // a call used up its compute budget (Config.WithFuelPerStep)
+	FaultBackend  FaultKind = "backend"  // a backend call failed outside its contract (see Backend)
 )
 
 // Fault is the error of a call that ended the episode: the guest's instance

@@ -35,5 +35,6 @@ func (ep *Episode) Fork(ctx context.Context) (*Episode, error) {
 		in.close(ctx)
 		return nil, fmt.Errorf("fork %s: could not copy the episode's state", e.spec.Name)
 	}
+	in.sys.backend = ep.in.sys.backend.clone()
 	return &Episode{in: in, seed: ep.seed, task: ep.task, done: ep.done}, nil
 }

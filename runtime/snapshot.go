@@ -118,6 +118,7 @@ func (e *Env) acquire(ctx context.Context) (*instance, error) {
 
 // release recycles a healthy instance or closes it.
 func (e *Env) release(ctx context.Context, in *instance) {
+	in.sys.backend.reset(nil) // backends are granted per episode
 	// Instances made before the copy-on-write image existed (the one the
 	// snapshot was taken from) are not kept: every pooled instance should
 	// restore the cheap way.

@@ -21,15 +21,24 @@ type Episode struct {
 
 // Start instantiates a fresh guest and resets it to (seed, task), returning
 // the episode and its opening observation. On error nothing is left open.
-func (e *Env) Start(ctx context.Context, seed uint64, task int) (*Episode, *abi.Observation, error) {
+// Options grant the episode backends (WithBackend).
+func (e *Env) Start(ctx context.Context, seed uint64, task int, opts ...StartOption) (*Episode, *abi.Observation, error) {
 	if task < 0 || task >= e.spec.Tasks {
 		return nil, nil, fmt.Errorf("start %s: task %d out of range [0,%d)", e.spec.Name, task, e.spec.Tasks)
+	}
+	var o startOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := e.checkGrants(o.backends); err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, err)
 	}
 	in, err := e.acquire(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start %s: %w", e.spec.Name, err)
 	}
 	in.sys.reseed(seed, task)
+	in.sys.backend.reset(o.backends)
 	reply, err := in.request(ctx, "reset", in.fns.reset, nil, seed, uint64(uint32(int32(task))))
 	if err != nil {
 		e.release(ctx, in)
@@ -59,6 +68,7 @@ func (ep *Episode) StepJSON(ctx context.Context, action []byte) (*abi.StepResult
 	if ep.closed {
 		return nil, fmt.Errorf("step: %w", ErrClosed)
 	}
+	ep.in.sys.backend.turn++
 	reply, err := ep.in.request(ctx, "step", ep.in.fns.step, action)
 	if err != nil {
 		return nil, err

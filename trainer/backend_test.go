@@ -136,7 +136,9 @@ func TestBackendReplayDetectsEdits(t *testing.T) {
 			r.BackendCalls = append(r.BackendCalls, trainer.BackendCall{Turn: 2, Backend: "kv", Op: "get", Request: []byte("a")})
 		}, "backend", 2},
 		{"missing call", func(r *trainer.Trajectory) { r.BackendCalls = r.BackendCalls[:2] }, "backend", -1},
-		{"status", func(r *trainer.Trajectory) { r.BackendCalls[2].Status, r.BackendCalls[2].Error = abi.StatusBadRequest, "no" }, "observation", 2},
+		{"status", func(r *trainer.Trajectory) {
+			r.BackendCalls[2].Status, r.BackendCalls[2].Error = abi.StatusBadRequest, "no"
+		}, "observation", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ var commands = []*Command{
 	cmdEnv,
 	cmdPack,
 	cmdImport,
+	cmdBench,
 }
 
 func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -28,6 +28,7 @@ var runFlags struct {
 	group       int
 	host        hostFlags
 	remote      remoteFlags
+	backends    backendFlags
 
 	pack      string
 	trust     string
@@ -64,6 +65,12 @@ Policies:
                   such as http://localhost:8000/v1 (vLLM); see docs/policies.md
   plugin:PATH     a policy plugin executable; see docs/plugins.md
 
+--backend NAME=PATH grants the environment the backend NAME (docs/abi.md,
+backend_call), served by the plugin executable PATH (docs/plugins.md). The
+environment must declare NAME in its spec, and a pack also as the capability
+backend:NAME, which the flag grants. Every backend call and answer goes into
+the trajectory, so replay needs no backend.
+
 A progress bar is drawn on a terminal; a summary (episodes, mean reward,
 faults, episodes/s) is printed to stderr at the end. Exit status 1 when an
 episode faulted.`,
@@ -84,6 +91,7 @@ episode faulted.`,
 		fs.StringVarP(&runFlags.out, "output", "o", "", "trajectory file to write (- for stdout)")
 		runFlags.host.register(fs)
 		runFlags.remote.register(fs)
+		runFlags.backends.register(fs)
 	},
 	Run: runRun,
 }
@@ -99,6 +107,9 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	if f.episodes < 1 || f.concurrency < 1 || f.group < 1 || f.maxTurns < 0 {
 		return usagef("--episodes, --concurrency and --group must be at least 1, --max-turns not negative")
 	}
+	if _, err := f.backends.grants(); err != nil {
+		return usagef("%s", err)
+	}
 	pol, err := policyFromFlag(ctx, f.policy, inv.Stderr)
 	if err != nil {
 		return usagef("%s", err)
@@ -108,14 +119,16 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	}
 	cfg := f.host.config()
 	var src trt.Source
+	var man *pack.Manifest // nil unless run from a pack
 	if f.pack != "" {
 		s, m, digest, err := pack.Resolve(ctx, f.pack, pack.ResolveOptions{
 			OpenOptions: pack.OpenOptions{PlainHTTP: f.plainHTTP},
-			Lockfile:    f.lock, TrustKey: f.trust, Allow: f.allow,
+			Lockfile:    f.lock, TrustKey: f.trust, Allow: f.backends.allow(f.allow),
 		})
 		if err != nil {
 			return err
 		}
+		man = m
 		cfg = f.host.over(m.Limits.Apply(trt.NewConfig()), inv.Flags)
 		s.Name = f.pack
 		src = s
@@ -136,6 +149,11 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	if err != nil {
 		return err
 	}
+	start, stopBackends, err := f.backends.start(ctx, env, man, inv.Stderr)
+	if err != nil {
+		return err
+	}
+	defer stopBackends()
 	var w io.Writer = io.Discard
 	switch f.out {
 	case "":
@@ -153,7 +171,7 @@ func runRun(ctx context.Context, inv *Invocation) error {
 	bar := progress.New(inv.Stderr, f.episodes, "episodes")
 	sum, err := trainer.Rollout(ctx, env, pol, trainer.Options{
 		Episodes: f.episodes, Seed: f.seed, Tasks: f.tasks, Concurrency: f.concurrency, MaxTurns: f.maxTurns, GroupSize: f.group,
-		Progress: func(done, _ int) { bar.Set(done) },
+		Progress: func(done, _ int) { bar.Set(done) }, Start: start,
 	}, tw.Write)
 	bar.Finish()
 	if ferr := tw.Flush(); err == nil {

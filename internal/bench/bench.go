@@ -99,6 +99,11 @@ type Machine struct {
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
 	Go         string `json:"go"`
+	// CoresAvailable is how many cores GOMAXPROCS spinning goroutines got
+	// (the median of a short spin before each round of episodes/s
+	// samples): below GOMAXPROCS when other work shared the machine,
+	// which caps what concurrency can show.
+	CoresAvailable float64 `json:"cores_available"`
 }
 
 // Options configure a run. Quick and Default return complete sets.
@@ -125,8 +130,11 @@ type Options struct {
 	// MemoryBudget, when above 0, is a budget of memory (bytes) that the
 	// run fills with live JavaScript episodes, reporting how many fit.
 	MemoryBudget int64
-	// Fuel adds step figures with a compute budget on (Config.WithFuelPerStep)
-	// next to the same figures without.
+	// Fuel adds the figures that isolate what fuel metering costs and
+	// saves: the same steps with fuel off (Config.WithFuelPerStep(0), under
+	// which wazero checks the context in guest code so that the step
+	// timeout can stop it), and guests run through wazero directly with
+	// and without the fuel instrumentation.
 	Fuel bool
 	// Progress, when set, is told how far the run is.
 	Progress func(done, total int)
@@ -135,8 +143,8 @@ type Options struct {
 // Quick finishes in well under a minute on a 2-core machine once modules
 // are in the compilation cache.
 func Quick() Options {
-	return Options{Samples: 15, SampleTime: 2 * time.Millisecond, RolloutTime: 40 * time.Millisecond,
-		Live: 40, MemoryBudget: 128 << 20, Fuel: true}
+	return Options{Samples: 12, SampleTime: 2 * time.Millisecond, RolloutTime: 40 * time.Millisecond,
+		Live: 20, MemoryBudget: 64 << 20, Fuel: true}
 }
 
 // Default is the longer run whose numbers docs/performance.md reports.
@@ -159,7 +167,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.Concurrency = runtime.GOMAXPROCS(0)
 	}
 	start := time.Now()
-	r := &runner{opts: opts}
+	r := &runner{opts: opts, total: plannedSteps(opts)}
 	defer r.close(context.WithoutCancel(ctx))
 	if err := r.setup(ctx); err != nil {
 		return nil, err
@@ -168,6 +176,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Results: r.results, Machine: machine(), Elapsed: time.Since(start).Seconds()}
+	rep.Machine.CoresAvailable = r.cores
 	link(rep.Results)
 	rep.Targets = targets(rep.Results)
 	return rep, nil
@@ -184,4 +193,18 @@ func link(rs []Result) {
 			rs[i].Ratio = rs[i].P50 / b.P50
 		}
 	}
+}
+
+// plannedSteps is roughly how many times a run reports progress: module
+// loads, calibrations, sampling rounds and memory chunks.
+func plannedSteps(o Options) int {
+	loads, cases := 1+5+2, 26
+	if o.Fuel {
+		loads, cases = loads+4, cases+7
+	}
+	n := loads + cases + o.Samples + 2*o.Concurrency + o.Samples + 2*5
+	if o.MemoryBudget > 0 {
+		n += 5
+	}
+	return n
 }

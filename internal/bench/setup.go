@@ -42,18 +42,20 @@ type runner struct {
 	closers []func(context.Context)
 
 	// Hosts: reuse is the default configuration (instances recycled from
-	// a snapshot), fresh instantiates every episode (the baseline of
-	// reset), fuel meters every guest call.
-	reuse, fresh, fuel *trt.Host
+	// a snapshot, fuel on), fresh instantiates every episode (the
+	// baseline of reset), nofuel turns fuel off, which makes wazero check
+	// the context in guest code so that the step timeout can stop it.
+	reuse, fresh, nofuel *trt.Host
 
 	src struct{ goEcho, jsInv, jsEcho, wat, astra trt.Source }
 	// Envs by host, keyed "go", "js", "js-echo", "wat", "astra".
-	envs, freshEnvs, fuelEnvs map[string]*trt.Env
+	envs, freshEnvs, nofuelEnvs map[string]*trt.Env
 
 	astra astraCase
 	py    string // python3's path
 
 	results []Result
+	cores   float64 // CPU cores available before the episodes/s figures
 	done    int
 	total   int
 }
@@ -134,7 +136,6 @@ func (r *runner) setup(ctx context.Context) (err error) {
 		return fmt.Errorf("bench: %w", err)
 	}
 	r.onClose(func(context.Context) { os.RemoveAll(r.tmp) })
-	r.total = 6 + 3*o.Samples + 12 // loads, rounds, memory phases; refined by run
 	if err := r.sources(ctx); err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func (r *runner) setup(ctx context.Context) (err error) {
 	}{
 		{&r.reuse, trt.NewConfig()},
 		{&r.fresh, trt.NewConfig().WithInstanceReuse(false)},
-		{&r.fuel, trt.NewConfig().WithFuelPerStep(trt.DefaultFuelPerStep)},
+		{&r.nofuel, trt.NewConfig().WithFuelPerStep(0)},
 	} {
 		host, err := trt.New(ctx, h.cfg)
 		if err != nil {
@@ -177,14 +178,14 @@ func (r *runner) setup(ctx context.Context) (err error) {
 	if err := load(r.fresh, &r.freshEnvs, "go", "js"); err != nil {
 		return err
 	}
-	if o.Fuel {
-		if err := load(r.fuel, &r.fuelEnvs, "go", "js", "astra"); err != nil {
-			return err
+	for k, env := range r.envs {
+		if n, err := env.Fuel(); n == 0 || err != nil {
+			return fmt.Errorf("bench: the %s env runs unmetered in the default configuration (%v), which this bench assumes metered", k, err)
 		}
-		for k, env := range r.fuelEnvs {
-			if n, err := env.Fuel(); n == 0 || err != nil {
-				return fmt.Errorf("bench: fuel: the %s env runs unmetered: %v", k, err)
-			}
+	}
+	if o.Fuel {
+		if err := load(r.nofuel, &r.nofuelEnvs, "go", "js", "wat", "astra"); err != nil {
+			return err
 		}
 	}
 	return nil

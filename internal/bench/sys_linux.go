@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
 // minorFaults returns the process's minor page faults so far.
@@ -13,6 +14,15 @@ func minorFaults() int64 {
 		return 0
 	}
 	return ru.Minflt
+}
+
+// cpuTime returns the CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // memoryUsage returns the process's proportional set size in bytes: its

@@ -15,6 +15,6 @@
 // protobuf-compiler-grpc).
 package proto
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative policy.proto
+//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative policy.proto backend.proto
 //go:generate protoc --python_out=../examples/policy-python --grpc_python_out=../examples/policy-python --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin policy.proto
 //go:generate protoc --proto_path=../examples/policy-python --python_out=../examples/policy-python --grpc_python_out=../examples/policy-python --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin health.proto
