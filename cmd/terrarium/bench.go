@@ -40,8 +40,8 @@ floor it is judged against and the status quo it replaces:
   step/native, step/go, step/js*   one tool call: the echo env natively (the
                                    floor), the same Go code in the sandbox,
                                    the same env in JavaScript, js-inventory;
-                                   step/wat is the round trip of a step to an
-                                   env that does almost nothing
+                                   step/wat is a step of an env that does
+                                   almost nothing (the round trip)
   call/python-subprocess, call/astra*
                                    one tool call of an imported ASTRA task: a
                                    python3 process running the record's code
@@ -52,19 +52,22 @@ floor it is judged against and the status quo it replaces:
   memory/*, live/*                 memory per live episode, the live episodes
                                    8 GiB would hold (extrapolated), and those
                                    actually held within --memory-budget
-  step/*-fuel, call/astra-fuel     the same with a compute budget on
+  *-raw, *-raw-fuel, *-nofuel      the same guests through wazero directly,
+                                   with and without fuel instrumentation, and
+                                   in the sandbox with fuel off
 
 Times are in microseconds per operation: p50 is the median of the timed
 samples, p90 their 90th percentile; ratio is p50 over the baseline's p50.
-The issue's targets are checked and reported, not asserted. docs/performance.md
-explains every figure and holds the numbers of a full run.
+The issue's targets are checked and reported, not asserted.
+docs/performance.md explains every figure and holds the numbers of a full
+run.
 
 It builds its Go env with the go command, so run it inside a Terrarium
 checkout; it needs python3 and wat2wasm (Debian package wabt). The first run
-on a machine compiles the modules (tens of seconds for the JavaScript
-runner); later runs load them from the compilation cache. --quick takes
-fewer samples and finishes in under a minute; the default run takes a few
-minutes. A progress bar is drawn on a terminal.`,
+on a machine compiles the modules (a few seconds each); later runs load them
+from the compilation cache. --quick takes fewer and shorter samples and
+finishes in under a minute; the default run takes one to two minutes. A
+progress bar is drawn on a terminal.`,
 	Flags: func(fs *pflag.FlagSet) {
 		fs.BoolVar(&benchFlags.quick, "quick", false, "fewer and shorter samples (under a minute)")
 		fs.BoolVar(&benchFlags.json, "json", false, `print {"results":[...],"targets":[...]} as JSON`)
@@ -146,7 +149,11 @@ func printReport(w io.Writer, rep *bench.Report) {
 		if r.Baseline != "" && r.Ratio != 0 {
 			ratio = formatRatio(r.Ratio)
 		}
-		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t  %s\n", nw, r.Name, num(p50), num(p90), unit, ratio, r.Baseline)
+		f50, f90 := num(p50), num(p90)
+		if unit == bench.UnitEpisodes {
+			f50, f90 = strconv.FormatFloat(p50, 'f', 0, 64), strconv.FormatFloat(p90, 'f', 0, 64)
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t  %s\n", nw, r.Name, f50, f90, unit, ratio, r.Baseline)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -28,6 +28,7 @@ func TestBenchJSON(t *testing.T) {
 	var rep struct {
 		Results []map[string]any `json:"results"`
 		Targets []bench.Target   `json:"targets"`
+		Machine bench.Machine    `json:"machine"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("output is not the JSON report: %v\n%s", err, out)
@@ -68,6 +69,9 @@ func TestBenchJSON(t *testing.T) {
 		if ratio, ok := r["ratio"].(float64); !ok || ratio <= 0 {
 			t.Errorf("%s: ratio %v against %s", name, r["ratio"], b)
 		}
+	}
+	if m := rep.Machine; m.GOMAXPROCS < 1 || m.CoresAvailable <= 0 {
+		t.Errorf("machine %+v: want GOMAXPROCS and the cores found free", m)
 	}
 	if len(rep.Targets) < 6 {
 		t.Errorf("%d targets reported, want every one the issue states", len(rep.Targets))

@@ -79,7 +79,7 @@ func (r *runner) timedCases() []*timed {
 		{Result: Result{Name: "reset/wat", Note: "the same for guess.wat, whose reset does almost nothing: what a recycled start costs beyond the env's own work"},
 			op: start(r.envs["wat"])},
 		r.forkCase(Result{Name: "fork/go", Baseline: "reset/go", Note: "Episode.Fork of a live episode and Close of the copy"}, r.envs["go"], sayStart),
-		r.forkCase(Result{Name: "fork/js", Baseline: "reset/js"}, r.envs["js"], inventoryStart),
+		r.forkCase(Result{Name: "fork/js", Baseline: "reset/js", Note: "the same for js-inventory"}, r.envs["js"], inventoryStart),
 
 		r.nativeStep(),
 		r.stepCase(Result{Name: "step/go", Baseline: "step/native", Note: "the same say call to the echo env in the sandbox"}, r.envs["go"], sayStart),

@@ -201,6 +201,7 @@ func (r *runner) rawCases(ctx context.Context) ([]placed, error) {
 				if _, err := in.request(ctx, abi.ExportReset, nil, seed, 0); err != nil {
 					return err
 				}
+				var err error
 				act, err = first(ctx, in.step)
 				return err
 			},
