@@ -20,6 +20,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/terrarium-rl/terrarium/internal/gobuild"
 	"github.com/terrarium-rl/terrarium/plugins"
@@ -215,8 +216,12 @@ func TestPluginKilledMidRun(t *testing.T) {
 			t.Fatalf("episode %d termination %+v, want a policy fault saying the plugin is unavailable", r.Episode, r.Termination)
 		}
 	}
-	if !c.Exited() {
-		t.Fatal("client does not know the plugin exited")
+	// go-plugin learns of the exit from a goroutine waiting on the
+	// process, which may not have run yet: give it a bounded while.
+	for deadline := time.Now().Add(10 * time.Second); !c.Exited(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("client does not know the plugin exited")
+		}
 	}
 }
 

@@ -93,7 +93,7 @@ func BenchmarkInstantiate(b *testing.B) {
 	ctx := context.Background()
 	env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
 	for b.Loop() {
-		in, err := env.instantiate(ctx)
+		in, err := env.instantiate(ctx, true)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func BenchmarkEpisode(b *testing.B) {
 func BenchmarkResetCall(b *testing.B) {
 	ctx := context.Background()
 	env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
-	in, err := env.instantiate(ctx)
+	in, err := env.instantiate(ctx, true)
 	if err != nil {
 		b.Fatal(err)
 	}

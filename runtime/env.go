@@ -204,7 +204,7 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	// up with one reset (so that one-time work such as compiling tool
 	// schemas and growing the heap happens before the snapshot), then
 	// snapshotted. Every episode starts from that snapshot.
-	inst, err := e.instantiate(ctx)
+	inst, err := e.instantiate(ctx, true)
 	if err != nil {
 		return fail(fmt.Errorf("load %s: %w", name, err))
 	}

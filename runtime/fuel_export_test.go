@@ -25,7 +25,7 @@ func WithCloseOnContextDone(c Config, on bool) Config {
 // snapshot, which are the heaviest an env makes (schemas compile, scripts
 // load, heaps grow).
 func ColdFuel(ctx context.Context, env *Env) (configure, reset uint64, err error) {
-	in, err := env.instantiate(ctx)
+	in, err := env.instantiate(ctx, true)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -103,7 +103,9 @@ func (e *Env) acquire(ctx context.Context) (*instance, error) {
 		default:
 		}
 	}
-	in, err := e.instantiate(ctx)
+	// A fresh instance is restored to the snapshot right away, which holds
+	// the configuration's effect: configuring it first would be wasted.
+	in, err := e.instantiate(ctx, e.snap == nil)
 	if err != nil {
 		return nil, err
 	}

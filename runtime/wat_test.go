@@ -298,7 +298,7 @@ func TestGuessWATFaults(t *testing.T) {
 			"(call $emit (global.get $S_STEP_MORE))\n    (call $reply (i32.const 7)))"}},
 			guessOne, trt.FaultProtocol, "unknown status 7"},
 		{"reply not JSON", [][2]string{{`"],\"done\":false}\00"`, `"],\"done\":false\00"`}},
-			guessOne, trt.FaultProtocol, "reply is not valid JSON"},
+			guessOne, trt.FaultProtocol, "reply is not a step result"},
 		{"reply of the wrong shape", [][2]string{{`"{\"messages\":[],\"done\":true}\00"`, `"{\"messages\":{},\"done\":true}\00"`}},
 			answer("1"), trt.FaultProtocol, "reply is not a step result"},
 		{"buffer outside memory", [][2]string{{
