@@ -127,6 +127,13 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 	if rerr != nil {
 		wasm, globalNames = metered, nil
 	}
+	// Go's linker splits data into tens of thousands of segments, and
+	// wazero keeps per-segment records in every instance: joining them
+	// makes instances smaller and faster to make. Memory contents are the
+	// same either way, so a module this cannot read is used as it is.
+	if joined, _, _, err := wasmbin.MergeDataSegments(wasm); err == nil {
+		wasm = joined
+	}
 	compiled, err := h.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, invalid("%s", firstLine(err.Error()))
