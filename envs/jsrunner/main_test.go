@@ -528,3 +528,41 @@ const env = {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+// Scripts reach tool backends through backend(name, request); what the
+// backend answers, or its refusal, is what the agent sees.
+func TestBackendCall(t *testing.T) {
+	sdk.SetNativeBackend(func(name string, req []byte) ([]byte, error) {
+		switch string(req) {
+		case `{"key":"a"}`:
+			return []byte(`{"value":42}`), nil
+		case `plain`:
+			return []byte("not json"), nil
+		}
+		return nil, &sdk.BackendError{Status: abi.StatusBadRequest, Message: "no such key"}
+	})
+	defer sdk.SetNativeBackend(nil)
+	n := load(t, `const env = {
+  spec: {name: "kv", version: "1.0.0", description: "x", tasks: 1, backends: ["kv"]},
+  reset(ep) { return {messages: [{role: "user", content: "go"}], tools: [
+    {name: "get", parameters: {type: "object", properties: {k: {type: "string"}}, required: ["k"]},
+     handler(args) { return args.k === "plain" ? backend("kv/get", "plain") : backend("kv/get", {key: args.k}).value }}]} },
+  score() { return 0 },
+};`)
+	spec, err := n.Spec()
+	if err != nil || len(spec.Backends) != 1 || spec.Backends[0] != "kv" {
+		t.Fatalf("spec %+v, %v: want backends [kv]", spec, err)
+	}
+	reset(t, n, 1, 0)
+	for _, tc := range []struct{ k, want string }{
+		{"a", "42"},
+		{"plain", "not json"},
+		{"b", "no such key"},
+	} {
+		res, err := n.Step(abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "c", Type: "function",
+			Function: abi.FunctionCall{Name: "get", Arguments: `{"k":"` + tc.k + `"}`}}}})
+		if err != nil || len(res.Messages) != 1 || !strings.Contains(res.Messages[0].Content, tc.want) {
+			t.Errorf("get %s: %+v, %v; want a tool message containing %q", tc.k, res, err, tc.want)
+		}
+	}
+}

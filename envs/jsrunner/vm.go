@@ -128,6 +128,7 @@ func (s *script) newVM() (*vm, error) {
 	v.stringify, _ = goja.AssertFunction(jsonObj.Get("stringify"))
 	v.parse, _ = goja.AssertFunction(jsonObj.Get("parse"))
 	v.installConsole()
+	v.installBackend()
 
 	if _, err := rt.RunProgram(s.prog); err != nil {
 		return nil, fmt.Errorf("run %s: %s", scriptName, describe(err))
@@ -206,6 +207,45 @@ func (v *vm) installConsole() {
 		})
 	}
 	_ = v.rt.Set("console", console)
+}
+
+// installBackend gives scripts backend(name, request), which calls an
+// operation of a tool backend the host granted ("BACKEND/OP", declared in
+// spec.backends; docs/abi.md, section 5). The request is sent as JSON (a
+// string as it is); the response comes back parsed when it is JSON, else as
+// a string. A refusal, or a backend not granted, throws an Error, which in
+// a tool handler becomes a tool error.
+func (v *vm) installBackend() {
+	_ = v.rt.Set("backend", func(call goja.FunctionCall) goja.Value {
+		name := call.Argument(0).String()
+		var req []byte
+		switch arg := call.Argument(1); {
+		case goja.IsUndefined(arg):
+		case isString(arg):
+			req = []byte(arg.String())
+		default:
+			b, err := v.toJSON(arg)
+			if err != nil {
+				panic(v.rt.NewGoError(fmt.Errorf("backend %s: request: %w", name, err)))
+			}
+			req = b
+		}
+		resp, err := sdk.CallBackend(name, req)
+		if err != nil {
+			panic(v.rt.NewGoError(err))
+		}
+		if json.Valid(resp) {
+			if out, err := v.parse(goja.Undefined(), v.rt.ToValue(string(resp))); err == nil {
+				return out
+			}
+		}
+		return v.rt.ToValue(string(resp))
+	})
+}
+
+func isString(val goja.Value) bool {
+	_, ok := val.Export().(string)
+	return ok
 }
 
 // show renders a value for console output: strings as they are, objects as
