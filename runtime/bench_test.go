@@ -19,7 +19,7 @@ package runtime
 // docs/abi.md.
 // ResetCall: terrarium_reset alone on a live instance.
 // Step: one tool call round trip ("say" for echo); the native floor runs the
-// same env code (runtime/internal/testenv) in-process with sdk.NewNative;
+// same env code (internal/testenv) in-process with sdk.NewNative;
 // guess-wat shows the host's own per-step cost with a guest that does
 // almost nothing.
 
@@ -29,7 +29,7 @@ import (
 	"testing"
 
 	"github.com/terrarium-rl/terrarium/abi"
-	"github.com/terrarium-rl/terrarium/runtime/internal/testenv"
+	"github.com/terrarium-rl/terrarium/internal/testenv"
 	"github.com/terrarium-rl/terrarium/sdk"
 )
 

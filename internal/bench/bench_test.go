@@ -1,14 +1,13 @@
 package bench
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/terrarium-rl/terrarium/internal/bench/echo"
+	"github.com/terrarium-rl/terrarium/internal/testenv"
 	"github.com/terrarium-rl/terrarium/sdk"
 )
 
@@ -167,27 +166,10 @@ func TestFindRoot(t *testing.T) {
 
 // The bench's echo env must stay the runtime's test env: the same code
 // below each file's package clause.
-func TestEchoIsRuntimeTestenv(t *testing.T) {
-	body := func(path, clause string) []byte {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, after, ok := bytes.Cut(b, []byte("\n"+clause+"\n"))
-		if !ok {
-			t.Fatalf("%s has no line %q", path, clause)
-		}
-		return after
-	}
-	if !bytes.Equal(body("echo/echo.go", "package echo"), body("../../runtime/internal/testenv/testenv.go", "package testenv")) {
-		t.Fatal("internal/bench/echo/echo.go differs from runtime/internal/testenv/testenv.go below the package clause; copy it again")
-	}
-}
-
 // The episode figures check that oracle episodes score fully; so must the
 // native floor's.
 func TestNativeEchoEpisode(t *testing.T) {
-	n := sdk.NewNative(echo.New)
+	n := sdk.NewNative(testenv.New)
 	for seed := range uint64(5) {
 		if err := playNative(n, seed, int(seed%4)); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/terrarium-rl/terrarium/abi"
-	"github.com/terrarium-rl/terrarium/internal/bench/echo"
+	"github.com/terrarium-rl/terrarium/internal/testenv"
 	trt "github.com/terrarium-rl/terrarium/runtime"
 	"github.com/terrarium-rl/terrarium/sdk"
 )
@@ -68,7 +68,7 @@ func (r *runner) timedCases() []*timed {
 		}
 	}
 	cases := []*timed{
-		{Result: Result{Name: "instantiate/go", Note: "Env.Start and Close of the echo env (internal/bench/echo, Go SDK) with a fresh instance (Config.WithInstanceReuse(false))"},
+		{Result: Result{Name: "instantiate/go", Note: "Env.Start and Close of the echo env (runtime/testdata/echo, logic in internal/testenv, Go SDK) with a fresh instance (Config.WithInstanceReuse(false))"},
 			op: start(r.freshEnvs["go"])},
 		{Result: Result{Name: "instantiate/js", Note: "the same for js-inventory: instantiate the JavaScript runner, load the script, reset"},
 			op: start(r.freshEnvs["js"])},
@@ -130,7 +130,7 @@ func (r *runner) timedCases() []*timed {
 		cases = append(cases, r.stepCase(Result{Name: "call/astra-nofuel", Baseline: "call/astra", Note: "call/astra with fuel off (and so wazero's context check on)"},
 			r.nofuelEnvs["astra"], astraCall, checkAstra))
 	}
-	native := sdk.NewNative(echo.New)
+	native := sdk.NewNative(testenv.New)
 	cases = append(cases,
 		&timed{Result: Result{Name: "episode/native", Note: "an oracle episode of echo (reset, say, answer, score) run natively"},
 			op: func(context.Context) error { return playNative(native, next(), 0) }},
@@ -233,10 +233,10 @@ func (r *runner) stepCase(res Result, env *trt.Env, first firstAction, check ...
 // nativeStep is the floor: the echo env's say call through sdk.Native,
 // which encodes the action and decodes the reply as the host does.
 func (r *runner) nativeStep() *timed {
-	n := sdk.NewNative(echo.New)
+	n := sdk.NewNative(testenv.New)
 	steps := -1
 	var seed uint64
-	return &timed{Result: Result{Name: "step/native", Note: "the say call of the echo env (internal/bench/echo, Go SDK) run natively with sdk.NewNative: the floor"},
+	return &timed{Result: Result{Name: "step/native", Note: "the say call of the echo env (runtime/testdata/echo, logic in internal/testenv, Go SDK) run natively with sdk.NewNative: the floor"},
 		between: func(context.Context) error {
 			if steps >= 0 && steps < restartEvery {
 				return nil

@@ -48,8 +48,15 @@ func (r *runner) rawRuntime(ctx context.Context) (wazero.Runtime, error) {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		return nil, fmt.Errorf("bench: wasi: %w", err)
 	}
+	// The benchmarked guests call no backend; the imports must exist all the
+	// same (a guest built with the SDK imports them), answering "not granted".
 	_, err := rt.NewHostModuleBuilder(abi.ImportModule).NewFunctionBuilder().
 		WithFunc(func(context.Context, api.Module, uint32, uint32, uint32) {}).Export(abi.ImportLog).
+		NewFunctionBuilder().WithFunc(func(context.Context, api.Module, uint32, uint32, uint32, uint32) uint32 {
+		return uint32(abi.StatusUnsupported)
+	}).Export(abi.ImportBackendCall).
+		NewFunctionBuilder().WithFunc(func(context.Context, api.Module, uint32, uint32) uint32 { return 0 }).
+		Export(abi.ImportBackendResult).
 		Instantiate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bench: host module: %w", err)

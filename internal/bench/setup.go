@@ -27,7 +27,7 @@ const modulePath = "github.com/terrarium-rl/terrarium"
 
 // Paths in the checkout.
 const (
-	goEnvDir     = "internal/bench/echo/wasm"
+	goEnvDir     = "runtime/testdata/echo"
 	jsInventory  = "envs/js-inventory/env.js"
 	jsEcho       = "internal/jsenv/testdata/echo.js"
 	guessWAT     = "runtime/testdata/wat/guess.wat"

@@ -1,10 +1,10 @@
 // Command echo is the test environment of the runtime's tests, built to
 // wasm by them with internal/gobuild. Its logic lives in
-// runtime/internal/testenv so that benchmarks can also run it natively.
+// internal/testenv so that benchmarks can also run it natively.
 package main
 
 import (
-	"github.com/terrarium-rl/terrarium/runtime/internal/testenv"
+	"github.com/terrarium-rl/terrarium/internal/testenv"
 	"github.com/terrarium-rl/terrarium/sdk"
 )
 
