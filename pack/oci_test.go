@@ -8,36 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/terrarium-rl/terrarium/abi"
-	"github.com/terrarium-rl/terrarium/internal/gobuild"
 	"github.com/terrarium-rl/terrarium/internal/oci/ocitest"
+	"github.com/terrarium-rl/terrarium/internal/testenv/echotest"
 	trt "github.com/terrarium-rl/terrarium/runtime"
 )
 
-// The echo env of the runtime's tests, built once per test binary.
-var echo struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-func echoWasm(tb testing.TB) []byte {
-	tb.Helper()
-	echo.once.Do(func() {
-		path, err := gobuild.Build(context.Background(), "../runtime/testdata/echo")
-		if err == nil {
-			echo.wasm, err = os.ReadFile(path)
-		}
-		echo.err = err
-	})
-	if echo.err != nil {
-		tb.Fatalf("build echo env: %v", echo.err)
-	}
-	return echo.wasm
-}
+func echoWasm(tb testing.TB) []byte { return echotest.Wasm(tb) }
 
 // echoPack writes a pack holding the echo env.
 func echoPack(t *testing.T) (string, string) {

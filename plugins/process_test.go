@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/terrarium-rl/terrarium/internal/gobuild"
+	"github.com/terrarium-rl/terrarium/internal/testenv/echotest"
 	"github.com/terrarium-rl/terrarium/plugins"
 	trt "github.com/terrarium-rl/terrarium/runtime"
 	"github.com/terrarium-rl/terrarium/trainer"
@@ -79,39 +79,8 @@ func examplePlugin(t *testing.T) string {
 	return example.path
 }
 
-var echo struct {
-	once sync.Once
-	env  *trt.Env
-	err  error
-}
-
-// loadEcho builds and loads the runtime's test env once per test binary.
-func loadEcho(t *testing.T) *trt.Env {
-	t.Helper()
-	echo.once.Do(func() {
-		ctx := context.Background()
-		p, err := gobuild.Build(ctx, "../runtime/testdata/echo")
-		if err != nil {
-			echo.err = err
-			return
-		}
-		wasm, err := os.ReadFile(p)
-		if err != nil {
-			echo.err = err
-			return
-		}
-		h, err := trt.New(ctx, trt.NewConfig().WithCompilationCacheDir(""))
-		if err != nil {
-			echo.err = err
-			return
-		}
-		echo.env, echo.err = h.Load(ctx, trt.Source{Name: "echo.wasm", Wasm: wasm})
-	})
-	if echo.err != nil {
-		t.Fatalf("load echo: %v", echo.err)
-	}
-	return echo.env
-}
+// loadEcho returns the runtime's test env, shared by the test binary.
+func loadEcho(t *testing.T) *trt.Env { return echotest.Load(t) }
 
 // syncBuffer collects a plugin's log, written from go-plugin's goroutines.
 type syncBuffer struct {

@@ -8,9 +8,9 @@ import "runtime"
 // maps the heap.
 const heapMarginBytes = 1 << 20
 
-func init() { afterFirstReset = reserveHeap }
+func init() { afterFirstReset = ReserveHeap }
 
-// reserveHeap maps enough Go heap that allocating up to the next garbage
+// ReserveHeap maps enough Go heap that allocating up to the next garbage
 // collection's goal does not grow the instance's linear memory.
 //
 // Why: the host snapshots an instance after one warm-up reset and starts
@@ -18,9 +18,11 @@ func init() { afterFirstReset = reserveHeap }
 // memory did not grow (linear memory cannot shrink). The Go heap maps memory
 // in small steps as it fills towards its next collection's goal, so without
 // this most episodes grow memory a little and their instances are thrown
-// away, making every start an instantiation. It runs once per instance,
-// after the first reset (the host's warm-up), so the snapshot includes it.
-func reserveHeap() {
+// away, making every start an instantiation. The SDK runs it once per
+// instance, after the first reset (the host's warm-up), so the snapshot
+// includes it; a runner that allocates heavily while configuring (the
+// JavaScript runner) may also call it then. Natively it does nothing.
+func ReserveHeap() {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -4,52 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/terrarium-rl/terrarium/abi"
-	"github.com/terrarium-rl/terrarium/internal/gobuild"
+	"github.com/terrarium-rl/terrarium/internal/testenv/echotest"
 	trt "github.com/terrarium-rl/terrarium/runtime"
 	"github.com/terrarium-rl/terrarium/trainer"
 )
 
-var echo struct {
-	once sync.Once
-	env  *trt.Env
-	err  error
-}
-
-// loadEcho builds and compiles the runtime's test env once per test binary:
-// an Env is safe for concurrent use and every episode gets a fresh instance,
-// so tests cannot see each other through it.
-func loadEcho(tb testing.TB) *trt.Env {
-	tb.Helper()
-	echo.once.Do(func() {
-		ctx := context.Background()
-		p, err := gobuild.Build(ctx, "../runtime/testdata/echo")
-		if err != nil {
-			echo.err = err
-			return
-		}
-		wasm, err := os.ReadFile(p)
-		if err != nil {
-			echo.err = err
-			return
-		}
-		h, err := trt.New(ctx, trt.NewConfig().WithCompilationCacheDir(""))
-		if err != nil {
-			echo.err = err
-			return
-		}
-		echo.env, echo.err = h.Load(ctx, trt.Source{Name: "echo.wasm", Wasm: wasm})
-	})
-	if echo.err != nil {
-		tb.Fatalf("load echo: %v", echo.err)
-	}
-	return echo.env
-}
+// loadEcho returns the runtime's test env, shared by the test binary.
+func loadEcho(tb testing.TB) *trt.Env { return echotest.Load(tb) }
 
 func rollout(t *testing.T, env *trt.Env, pol trainer.Policy, opts trainer.Options) ([]*trainer.Trajectory, []byte, trainer.Summary) {
 	t.Helper()

@@ -60,7 +60,7 @@ func configure(src []byte) error {
 		return err
 	}
 	loaded = s
-	reserveHeap()
+	sdk.ReserveHeap() // loading the script filled the heap: make room before the snapshot
 	return nil
 }
 

@@ -22,7 +22,6 @@ package jsenv_test
 import (
 	"context"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -30,32 +29,13 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/terrarium-rl/terrarium/abi"
-	"github.com/terrarium-rl/terrarium/internal/gobuild"
 	"github.com/terrarium-rl/terrarium/internal/jsenv"
+	"github.com/terrarium-rl/terrarium/internal/testenv/echotest"
 	trt "github.com/terrarium-rl/terrarium/runtime"
 )
 
-var goEcho struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-// goEchoWasm builds the runtime's Go echo env once per test binary.
-func goEchoWasm(b *testing.B) []byte {
-	b.Helper()
-	goEcho.once.Do(func() {
-		path, err := gobuild.Build(context.Background(), "../../runtime/testdata/echo")
-		if err == nil {
-			goEcho.wasm, err = os.ReadFile(path)
-		}
-		goEcho.err = err
-	})
-	if goEcho.err != nil {
-		b.Fatalf("build the Go echo env: %v", goEcho.err)
-	}
-	return goEcho.wasm
-}
+// goEchoWasm returns the runtime's Go echo env.
+func goEchoWasm(b *testing.B) []byte { return echotest.Wasm(b) }
 
 func readFile(b *testing.B, path string) []byte {
 	b.Helper()

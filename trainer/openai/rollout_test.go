@@ -3,13 +3,11 @@ package openai
 import (
 	"bytes"
 	"context"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/terrarium-rl/terrarium/internal/gobuild"
-	trt "github.com/terrarium-rl/terrarium/runtime"
+	"github.com/terrarium-rl/terrarium/internal/testenv/echotest"
 	"github.com/terrarium-rl/terrarium/trainer"
 )
 
@@ -19,23 +17,7 @@ import (
 // results reach the model as the API has them.
 func TestRolloutEcho(t *testing.T) {
 	ctx := context.Background()
-	path, err := gobuild.Build(ctx, "../../runtime/testdata/echo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := trt.New(ctx, trt.NewConfig().WithCompilationCacheDir(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
-	env, err := h.Load(ctx, trt.Source{Name: "echo.wasm", Wasm: wasm})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := echotest.Load(t)
 
 	s := newServer(t)
 	s.answer = func(req map[string]any) reply {
