@@ -33,7 +33,7 @@ import (
 	"github.com/terrarium-rl/terrarium/sdk"
 )
 
-func benchEnv(b *testing.B, cfg Config, wasm []byte) *Env {
+func benchEnv(b testing.TB, cfg Config, wasm []byte) *Env {
 	b.Helper()
 	ctx := context.Background()
 	h, err := New(ctx, cfg)
@@ -160,19 +160,22 @@ func BenchmarkResetCall(b *testing.B) {
 
 func BenchmarkStep(b *testing.B) {
 	ctx := context.Background()
-	b.Run("echo-wasm", func(b *testing.B) {
-		env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
-		ep, _, err := env.Start(ctx, 1, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ep.Close(ctx)
-		for b.Loop() {
-			if _, err := ep.Step(ctx, sayHello); err != nil {
+	for _, m := range restoreModes[:2] {
+		b.Run("echo-wasm-"+m.name, func(b *testing.B) {
+			env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
+			setRestoreMode(b, env, m.noCOW, m.noTrack)
+			ep, _, err := env.Start(ctx, 1, 0)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			defer ep.Close(ctx)
+			for b.Loop() {
+				if _, err := ep.Step(ctx, sayHello); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("echo-native", func(b *testing.B) {
 		n := sdk.NewNative(testenv.New)
 		if _, err := n.Reset(1, 0); err != nil {

@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -17,6 +18,10 @@ import (
 // with madvise(MADV_DONTNEED), so the pages read from the image again. A
 // restore then costs in proportion to the pages an episode touched, and
 // untouched pages are shared by every instance through the page cache.
+//
+// Where the kernel can track written pages (dirty_linux.go), a restore
+// instead copies back just the pages written since the last one, which
+// keeps them mapped and saves the next episode a page fault per page.
 
 const cowSupported = true
 
@@ -45,9 +50,19 @@ func (im *cowImage) close() { unix.Close(im.fd) }
 
 // cowMemory implements experimental.LinearMemory.
 type cowMemory struct {
-	region []byte
-	mapped bool // the image is mapped over region[:image.size]
+	region  []byte
+	mapped  bool         // the image is mapped over region[:image.size]
+	tracked bool         // writes to region[:image.size] are tracked
+	vec     []pageRegion // scratch for the tracker
+	copied  int          // bytes the last reset copied back
 }
+
+// dropRun is the length of a run of written pages from which a restore
+// drops the pages (as madvise does) rather than copying them back: the
+// memory goes back to the system and the next episode faults in only what
+// it uses. Runs this long come from forks and from episodes that allocate
+// far more than usual.
+const dropRun = 1 << 20
 
 func newCowMemory(max uint64) (*cowMemory, error) {
 	if max == 0 || max > 1<<34 {
@@ -78,11 +93,14 @@ func (m *cowMemory) Free() {
 	}
 }
 
-// reset returns region[:im.size] to the image's bytes.
-func (m *cowMemory) reset(im *cowImage) error {
-	if im.size > len(m.region) {
-		return fmt.Errorf("image of %d bytes exceeds the reservation", im.size)
+// reset returns region[:im.size] to the image's bytes, which snap holds.
+// track says whether to track written pages when the image is first mapped.
+func (m *cowMemory) reset(im *cowImage, snap []byte, track bool) error {
+	if im.size > len(m.region) || len(snap) != im.size {
+		return fmt.Errorf("image of %d bytes, snapshot of %d, reservation of %d", im.size, len(snap), len(m.region))
 	}
+	img := m.region[:im.size]
+	m.copied = 0
 	if !m.mapped {
 		_, _, errno := unix.Syscall6(unix.SYS_MMAP, uintptr(unsafe.Pointer(&m.region[0])), uintptr(im.size),
 			unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED, uintptr(im.fd), 0)
@@ -90,7 +108,86 @@ func (m *cowMemory) reset(im *cowImage) error {
 			return fmt.Errorf("map image: %w", errno)
 		}
 		m.mapped = true
+		if t, err := dirtyTracking(); track && err == nil && t.register(img) == nil {
+			m.tracked = true
+			m.vec = make([]pageRegion, 64)
+		}
 		return nil
 	}
-	return unix.Madvise(m.region[:im.size], unix.MADV_DONTNEED)
+	if m.tracked {
+		if err := m.revert(img, snap); err == nil {
+			return nil
+		}
+		// The pages' state is unknown now: drop them all and stop
+		// tracking this instance.
+		m.tracked = false
+	}
+	return unix.Madvise(img, unix.MADV_DONTNEED)
+}
+
+// revert copies back the written pages of img from snap and protects them
+// again. Long runs are dropped instead (see dropRun).
+//
+// Protecting costs a walk of the page table over the range plus a TLB
+// flush per call, so nearby runs are protected together: one call per
+// cluster of runs less than protectGap apart (measured in BenchmarkRestore:
+// per run is slowest, the whole image next).
+func (m *cowMemory) revert(img, snap []byte) error {
+	t := tracker
+	var errs []error
+	lo, hi := -1, -1 // the cluster being gathered
+	flush := func() {
+		if lo >= 0 {
+			if err := t.protect(img[lo:hi]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	err := t.written(img, m.vec, func(off, end int) {
+		if end-off < dropRun {
+			m.copied += copy(img[off:end], snap[off:end])
+		} else if err := unix.Madvise(img[off:end], unix.MADV_DONTNEED); err != nil {
+			// Dropped pages are unmapped, and protecting them installs
+			// the markers that track them again.
+			errs = append(errs, err)
+		}
+		if lo >= 0 && off-hi < protectGap {
+			hi = end
+			return
+		}
+		flush()
+		lo, hi = off, end
+	})
+	flush()
+	return errors.Join(append(errs, err)...)
+}
+
+// protectGap is the distance below which revert protects two runs of
+// written pages with one call.
+const protectGap = 512 * pageSize
+
+// copyWritten makes in, an instance in the snapshot's state, a copy of
+// src by copying only the pages src wrote since its own restore. It
+// reports false, having changed nothing, when the pages are not tracked or
+// src's memory grew.
+func (in *instance) copyWritten(src *instance) bool {
+	e := in.env
+	if in.cow == nil || !in.cow.tracked || src.cow == nil || !src.cow.tracked || e.image == nil ||
+		src.mod.Memory().Size() != uint32(e.image.size) || in.mod.Memory().Size() != uint32(e.image.size) {
+		return false
+	}
+	rng, err := src.sys.rng.MarshalBinary()
+	if err != nil || in.sys.rng.UnmarshalBinary(rng) != nil {
+		return false
+	}
+	from, to := src.cow.region[:e.image.size], in.cow.region[:e.image.size]
+	if err := tracker.written(from, src.cow.vec, func(off, end int) { copy(to[off:end], from[off:end]) }); err != nil {
+		return false // the caller's full copy overwrites the partial one
+
+	}
+	for i, g := range src.globals {
+		in.globals[i].Set(g.Get())
+	}
+	in.sys.clock = src.sys.clock
+	return true
 }

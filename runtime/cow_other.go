@@ -15,11 +15,19 @@ func newCowImage([]byte) (*cowImage, error) {
 }
 func (*cowImage) close() {}
 
-type cowMemory struct{}
+type cowMemory struct{ copied int }
 
 func newCowMemory(uint64) (*cowMemory, error) {
 	return nil, errors.New("copy-on-write restore needs Linux")
 }
-func (*cowMemory) Reallocate(uint64) []byte { return nil }
-func (*cowMemory) Free()                    {}
-func (*cowMemory) reset(*cowImage) error    { return errors.New("unsupported") }
+func (*cowMemory) Reallocate(uint64) []byte            { return nil }
+func (*cowMemory) Free()                               {}
+func (*cowMemory) reset(*cowImage, []byte, bool) error { return errors.New("unsupported") }
+
+func (*instance) copyWritten(*instance) bool { return false }
+
+type pageTracker struct{}
+
+func dirtyTracking() (*pageTracker, error) {
+	return nil, errors.New("dirty-page tracking needs Linux")
+}

@@ -23,17 +23,23 @@ func (ep *Episode) Fork(ctx context.Context) (*Episode, error) {
 	if e.snap == nil {
 		return nil, fmt.Errorf("fork %s: %w", e.spec.Name, ErrForkUnsupported)
 	}
-	state, err := ep.in.capture()
-	if err != nil {
-		return nil, fmt.Errorf("fork %s: %w", e.spec.Name, err)
-	}
 	in, err := e.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fork %s: %w", e.spec.Name, err)
 	}
-	if !in.restore(state) {
-		in.close(ctx)
-		return nil, fmt.Errorf("fork %s: could not copy the episode's state", e.spec.Name)
+	// Both instances started from the snapshot. Where the parent's written
+	// pages are tracked, copying those (and the small state) makes the
+	// copy; otherwise the whole memory is copied.
+	if !in.copyWritten(ep.in) {
+		state, err := ep.in.capture()
+		if err != nil {
+			in.close(ctx)
+			return nil, fmt.Errorf("fork %s: %w", e.spec.Name, err)
+		}
+		if !in.restore(state) {
+			in.close(ctx)
+			return nil, fmt.Errorf("fork %s: could not copy the episode's state", e.spec.Name)
+		}
 	}
 	in.sys.backend = ep.in.sys.backend.clone()
 	return &Episode{in: in, seed: ep.seed, task: ep.task, done: ep.done}, nil

@@ -1,34 +1,74 @@
 package runtime
 
 import (
+	"os"
 	"context"
 	"encoding/json"
 	"testing"
 )
 
+// restoreModes are the ways an instance can be restored, side by side:
+// copying back the written pages the kernel tracked (the default where
+// supported), dropping them with madvise so they fault in again from the
+// copy-on-write image, and copying the whole snapshot.
+var restoreModes = []struct {
+	name           string
+	noCOW, noTrack bool
+}{
+	{"tracked", false, false},
+	{"madvise", false, true},
+	{"copy", true, true},
+}
+
+func setRestoreMode(b *testing.B, env *Env, noCOW, noTrack bool) {
+	if noCOW && env.image != nil {
+		env.image.close()
+		env.image = nil
+	}
+	if !noCOW && env.image == nil {
+		b.Fatal("no copy-on-write image on this platform")
+	}
+	env.untracked = noTrack
+	if _, err := dirtyTracking(); err != nil && !noTrack {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkStartClose measures a whole episode start and end (restore or
-// instantiate, then reset) of the echo env, side by side: copy-on-write
-// restore, restore by copying the snapshot, and instantiating afresh.
+// instantiate, then reset, one step) of the echo env, for each restore mode
+// and instantiating afresh.
 func BenchmarkStartClose(b *testing.B) {
 	ctx := context.Background()
 	modes := []struct {
-		name  string
-		cfg   Config
-		noCOW bool
+		name           string
+		cfg            Config
+		noCOW, noTrack bool
 	}{
-		{"cow-restore", NewConfig(), false},
-		{"copy-restore", NewConfig(), true},
-		{"instantiate", NewConfig().WithInstanceReuse(false), true},
+		{"instantiate", NewConfig().WithInstanceReuse(false), true, true},
+	}
+	for _, m := range restoreModes {
+		modes = append(modes, struct {
+			name           string
+			cfg            Config
+			noCOW, noTrack bool
+		}{"restore-" + m.name, NewConfig(), m.noCOW, m.noTrack})
 	}
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
 			env := benchEnv(b, WithTestCache(m.cfg), EchoWasm(b))
-			if m.noCOW && env.image != nil {
-				env.image.close()
-				env.image = nil
-			}
-			if !m.noCOW && env.image == nil {
-				b.Fatal("no copy-on-write image on this platform")
+			setRestoreMode(b, env, m.noCOW, m.noTrack)
+			if os.Getenv("SPIN") != "" {
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+					}
+				}()
 			}
 			for i := 0; b.Loop(); i++ {
 				ep, _, err := env.Start(ctx, uint64(i), i%4)
@@ -40,6 +80,10 @@ func BenchmarkStartClose(b *testing.B) {
 				}
 				ep.Close(ctx)
 			}
+			if st := env.Stats(); st.Restores > 0 {
+				b.ReportMetric(float64(st.RestoreTime.Microseconds())/float64(st.Restores), "restore-us/op")
+				b.ReportMetric(float64(st.PagesRestored)/float64(st.Restores), "pages/restore")
+			}
 		})
 	}
 }
@@ -47,14 +91,10 @@ func BenchmarkStartClose(b *testing.B) {
 // BenchmarkRestore isolates restoring a used instance to the snapshot.
 func BenchmarkRestore(b *testing.B) {
 	ctx := context.Background()
-	for _, cow := range []bool{true, false} {
-		name := map[bool]string{true: "cow", false: "copy"}[cow]
-		b.Run(name, func(b *testing.B) {
+	for _, m := range restoreModes {
+		b.Run(m.name, func(b *testing.B) {
 			env := benchEnv(b, WithTestCache(NewConfig()), EchoWasm(b))
-			if !cow && env.image != nil {
-				env.image.close()
-				env.image = nil
-			}
+			setRestoreMode(b, env, m.noCOW, m.noTrack)
 			ep, _, err := env.Start(ctx, 1, 0)
 			if err != nil {
 				b.Fatal(err)
@@ -74,6 +114,7 @@ func BenchmarkRestore(b *testing.B) {
 					b.Fatal("restore failed")
 				}
 			}
+			b.ReportMetric(float64(env.stats.pages.Load())/float64(b.N), "pages/op")
 		})
 	}
 }

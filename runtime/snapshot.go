@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 )
@@ -67,9 +68,10 @@ func (in *instance) restore(s *snapshot) bool {
 		}
 	}
 	if in.cow != nil && s == in.env.snap && in.env.image != nil {
-		if err := in.cow.reset(in.env.image); err != nil {
+		if err := in.cow.reset(in.env.image, s.mem, !in.env.untracked); err != nil {
 			return false
 		}
+		in.env.stats.pages.Add(int64(in.cow.copied / pageSize))
 	} else {
 		view, ok := mem.Read(0, mem.Size())
 		if !ok {
@@ -125,7 +127,10 @@ func (e *Env) release(ctx context.Context, in *instance) {
 	// snapshot was taken from) are not kept: every pooled instance should
 	// restore the cheap way.
 	keep := e.pool != nil && (e.image == nil || in.cow != nil)
+	start := time.Now()
 	if keep && in.restore(e.snap) {
+		e.stats.restores.Add(1)
+		e.stats.restoreNanos.Add(int64(time.Since(start)))
 		select {
 		case e.pool <- in:
 			e.stats.recycled.Add(1)
@@ -148,12 +153,34 @@ type Stats struct {
 	// Discarded counts healthy instances not kept, mostly because the
 	// episode grew guest memory past the snapshot's size.
 	Discarded int64
+	// Restores counts instances restored to the snapshot after an episode
+	// (most are then recycled), and RestoreTime is the time they took:
+	// RestoreTime/Restores is what a reset costs, apart from the env's own
+	// reset call.
+	Restores    int64
+	RestoreTime time.Duration
+	// PagesRestored counts the written pages that restores copied back from
+	// the snapshot, where the kernel tracks written pages (Linux 6.7 and
+	// later): the work a reset does grows with it.
+	PagesRestored int64
 }
 
-type envStats struct{ instantiated, recycled, discarded atomic.Int64 }
+const pageSize = 4096
+
+type envStats struct {
+	instantiated, recycled, discarded atomic.Int64
+	restores, restoreNanos, pages     atomic.Int64
+}
 
 // Stats reports how the env's instances were made and reused: many fresh
 // instances mean slow starts (see RATIONALE.md on snapshots).
 func (e *Env) Stats() Stats {
-	return Stats{e.stats.instantiated.Load(), e.stats.recycled.Load(), e.stats.discarded.Load()}
+	return Stats{
+		Instantiated:  e.stats.instantiated.Load(),
+		Recycled:      e.stats.recycled.Load(),
+		Discarded:     e.stats.discarded.Load(),
+		Restores:      e.stats.restores.Load(),
+		RestoreTime:   time.Duration(e.stats.restoreNanos.Load()),
+		PagesRestored: e.stats.pages.Load(),
+	}
 }

@@ -34,9 +34,11 @@ var cmdBench = &Command{
 	Long: `Bench measures what the sandbox costs, side by side in one run with the
 floor it is judged against and the status quo it replaces:
 
-  instantiate/*, reset/*, fork/*   starting an episode with a fresh instance,
-                                   with a recycled one (copy-on-write restore),
-                                   and forking a live one
+  instantiate/*, start/*           starting an episode with a fresh instance
+                                   and with a recycled one
+  reset/*                          restoring a used instance to the snapshot
+                                   (the runtime's reset, from Env.Stats)
+  fork/*                           forking a live episode
   step/native, step/go, step/js*   one tool call: the echo env natively (the
                                    floor), the same Go code in the sandbox,
                                    the same env in JavaScript, js-inventory;

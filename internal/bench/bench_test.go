@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/terrarium-rl/terrarium/internal/testenv"
 	"github.com/terrarium-rl/terrarium/sdk"
@@ -251,5 +253,35 @@ func TestLinkAndTargets(t *testing.T) {
 		if met, ok := want[tg.Name]; !ok || met != tg.Met {
 			t.Errorf("target %q met=%v (measured %v), want %v (known %v)", tg.Name, tg.Met, tg.Measured, met, ok)
 		}
+	}
+}
+
+// A figure with its own timer reports that part's mean per sample, not
+// the whole operation's, and refuses a batch in which the part never ran.
+func TestTimedOwnPart(t *testing.T) {
+	ctx := context.Background()
+	var total time.Duration
+	var n int64
+	tm := &timed{Result: Result{Name: "part"}, batch: 4,
+		op: func(context.Context) error {
+			total += 3 * time.Microsecond
+			n++
+			time.Sleep(200 * time.Microsecond) // the rest of the operation, not reported
+			return nil
+		},
+		own: func() (time.Duration, int64) { return total, n },
+	}
+	for range 3 {
+		if err := tm.sample(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := tm.result(); r.P50 != 3 || r.Ops != 12 {
+		t.Errorf("p50 %v us over %d ops, want 3 us over 12", r.P50, r.Ops)
+	}
+	idle := &timed{Result: Result{Name: "idle"}, batch: 2, op: func(context.Context) error { return nil },
+		own: func() (time.Duration, int64) { return 0, 0 }}
+	if err := idle.sample(ctx); err == nil || !strings.Contains(err.Error(), "no operation was counted") {
+		t.Errorf("idle part: %v", err)
 	}
 }

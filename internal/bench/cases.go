@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/terrarium-rl/terrarium/abi"
 	"github.com/terrarium-rl/terrarium/internal/testenv"
@@ -72,14 +74,18 @@ func (r *runner) timedCases() []*timed {
 			op: start(r.freshEnvs["go"])},
 		{Result: Result{Name: "instantiate/js", Note: "the same for js-inventory: instantiate the JavaScript runner, load the script, reset"},
 			op: start(r.freshEnvs["js"])},
-		{Result: Result{Name: "reset/go", Baseline: "instantiate/go", Note: "Env.Start and Close with a recycled instance: terrarium_reset, then the copy-on-write restore"},
+		{Result: Result{Name: "start/go", Baseline: "instantiate/go", Note: "Env.Start and Close with a recycled instance: the env's terrarium_reset, then the restore to the snapshot"},
 			op: start(r.envs["go"])},
-		{Result: Result{Name: "reset/js", Baseline: "instantiate/js", Note: "the same for js-inventory"},
+		{Result: Result{Name: "start/js", Baseline: "instantiate/js", Note: "the same for js-inventory"},
 			op: start(r.envs["js"])},
-		{Result: Result{Name: "reset/wat", Note: "the same for guess.wat, whose reset does almost nothing: what a recycled start costs beyond the env's own work"},
+		{Result: Result{Name: "start/wat", Note: "the same for guess.wat, whose reset does almost nothing: what a recycled start costs beyond the env's own work"},
 			op: start(r.envs["wat"])},
-		r.forkCase(Result{Name: "fork/go", Baseline: "reset/go", Note: "Episode.Fork of a live episode and Close of the copy"}, r.envs["go"], sayStart),
-		r.forkCase(Result{Name: "fork/js", Baseline: "reset/js", Note: "the same for js-inventory"}, r.envs["js"], inventoryStart),
+		r.resetCase(Result{Name: "reset/go", Baseline: "instantiate/go", Note: "restoring an instance to the snapshot after an episode (Start, one say step, Close), as Env.Stats times it: the runtime's reset, apart from the env's own terrarium_reset work"},
+			r.envs["go"], sayStart),
+		r.resetCase(Result{Name: "reset/js", Baseline: "instantiate/js", Note: "the same for js-inventory (its first tool call)"}, r.envs["js"], inventoryStart),
+		r.resetCase(Result{Name: "reset/wat", Note: "the same for guess.wat"}, r.envs["wat"], guessStart),
+		r.forkCase(Result{Name: "fork/go", Baseline: "start/go", Note: "Episode.Fork of a live episode and Close of the copy"}, r.envs["go"], sayStart),
+		r.forkCase(Result{Name: "fork/js", Baseline: "start/js", Note: "the same for js-inventory"}, r.envs["js"], inventoryStart),
 
 		r.nativeStep(),
 		r.stepCase(Result{Name: "step/go", Baseline: "step/native", Note: "the same say call to the echo env in the sandbox"}, r.envs["go"], sayStart),
@@ -253,6 +259,32 @@ func (r *runner) nativeStep() *timed {
 				return err
 			}
 			return oneTool(&res)
+		},
+	}
+}
+
+// resetCase times restoring an instance to the snapshot after a short
+// episode (started, one step taken, closed), from the restore time the env
+// itself records (Env.Stats).
+func (r *runner) resetCase(res Result, env *trt.Env, first firstAction) *timed {
+	var seed uint64
+	tasks := env.Spec().Tasks
+	return &timed{Result: res,
+		op: func(ctx context.Context) error {
+			seed++
+			ep, _, err := env.Start(ctx, seed, int(seed%uint64(tasks)))
+			if err != nil {
+				return err
+			}
+			act, err := first(ctx, ep.Step)
+			if err == nil {
+				_, err = ep.Step(ctx, act)
+			}
+			return errors.Join(err, ep.Close(ctx))
+		},
+		own: func() (time.Duration, int64) {
+			st := env.Stats()
+			return st.RestoreTime, st.Restores
 		},
 	}
 }

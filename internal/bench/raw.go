@@ -266,9 +266,9 @@ func (r *runner) rawCases(ctx context.Context) ([]placed, error) {
 	}
 	astraCall, checkAstra := r.astraAction()
 	out := []placed{
-		{"reset/go", must(reset(Result{Name: "reset/go-call-raw", Baseline: "reset/go",
+		{"start/go", must(reset(Result{Name: "reset/go-call-raw", Baseline: "start/go",
 			Note: "terrarium_reset alone in one live echo instance through wazero directly, without restore: the guest's own reset work"}, r.src.goEcho, 4))},
-		{"reset/wat", must(reset(Result{Name: "reset/wat-call-raw", Baseline: "reset/wat", Note: "the same for guess.wat"}, r.src.wat, 3))},
+		{"start/wat", must(reset(Result{Name: "reset/wat-call-raw", Baseline: "start/wat", Note: "the same for guess.wat"}, r.src.wat, 3))},
 		{"step/wat", must(stepCall(Result{Name: "step/wat-call-raw", Baseline: "step/wat",
 			Note: "terrarium_step alone on guess.wat, the action already in its buffer: the env's own work in a step"}, r.src.wat, toolCall("guess", `{"n":50}`)))},
 		{"step/wat-call-raw", must(step(raw("step/wat"), r.src.wat, false, guessStart, oneTool))},

@@ -16,6 +16,11 @@ type timed struct {
 	// between, when set, runs untimed before each sample (to restart an
 	// episode that has taken many steps, for example).
 	between func(ctx context.Context) error
+	// own, when set, reports a running total of time spent in the part of
+	// op that the figure is about, and how many times that part ran: each
+	// sample is then that part's mean time over the batch rather than
+	// op's.
+	own func() (time.Duration, int64)
 
 	batch   int
 	samples []float64 // microseconds per operation
@@ -59,6 +64,11 @@ func (t *timed) sample(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var own0 time.Duration
+	var n0 int64
+	if t.own != nil {
+		own0, n0 = t.own()
+	}
 	f0 := minorFaults()
 	begin := time.Now()
 	for range t.batch {
@@ -68,8 +78,16 @@ func (t *timed) sample(ctx context.Context) error {
 	}
 	el := time.Since(begin)
 	t.faults += minorFaults() - f0
-	t.ops += t.batch
-	t.samples = append(t.samples, float64(el.Nanoseconds())/1e3/float64(t.batch))
+	n := int64(t.batch)
+	if t.own != nil {
+		own1, n1 := t.own()
+		if n1 == n0 {
+			return fmt.Errorf("%s: no operation was counted", t.Name)
+		}
+		el, n = own1-own0, n1-n0
+	}
+	t.ops += int(n)
+	t.samples = append(t.samples, float64(el.Nanoseconds())/1e3/float64(n))
 	return nil
 }
 

@@ -8,8 +8,10 @@ package jsenv_test
 // go-echo is runtime/testdata/echo (Go SDK); js-echo is testdata/echo.js,
 // the same env in JavaScript (same spec, opening message, tools and "say").
 //
-// Start: a new episode (instantiate, configure with the script for JS,
-//   terrarium_reset) and its Close.
+// Start: a new episode (a recycled instance, terrarium_reset) and its
+//   Close, which restores the instance to the snapshot: restore-us/op and
+//   pages/restore are that restore's time and the written pages it copied
+//   back.
 // Step: one "say" tool call round trip on a live episode.
 // Instance: instances made with wazero directly, as runtime makes them,
 //   without its snapshots: instantiate alone (Go runtime start-up), and a
@@ -79,6 +81,10 @@ func BenchmarkStart(b *testing.B) {
 					b.Fatal(err)
 				}
 				ep.Close(ctx)
+			}
+			if st := env.Stats(); st.Restores > 0 {
+				b.ReportMetric(float64(st.RestoreTime.Nanoseconds())/1e3/float64(st.Restores), "restore-us/op")
+				b.ReportMetric(float64(st.PagesRestored)/float64(st.Restores), "pages/restore")
 			}
 		})
 	}
