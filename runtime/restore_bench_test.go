@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"os"
 	"context"
 	"encoding/json"
 	"testing"
@@ -39,36 +38,26 @@ func setRestoreMode(b *testing.B, env *Env, noCOW, noTrack bool) {
 // and instantiating afresh.
 func BenchmarkStartClose(b *testing.B) {
 	ctx := context.Background()
-	modes := []struct {
-		name           string
-		cfg            Config
-		noCOW, noTrack bool
-	}{
-		{"instantiate", NewConfig().WithInstanceReuse(false), true, true},
+	type mode struct {
+		name                 string
+		cfg                  Config
+		noCOW, noTrack, busy bool
 	}
+	modes := []mode{{"instantiate", NewConfig().WithInstanceReuse(false), true, true, false}}
 	for _, m := range restoreModes {
-		modes = append(modes, struct {
-			name           string
-			cfg            Config
-			noCOW, noTrack bool
-		}{"restore-" + m.name, NewConfig(), m.noCOW, m.noTrack})
+		modes = append(modes, mode{"restore-" + m.name, NewConfig(), m.noCOW, m.noTrack, false})
+	}
+	// With another goroutine of the process running on the other core,
+	// changing page protections costs a TLB shootdown to that core.
+	for _, m := range restoreModes[:2] {
+		modes = append(modes, mode{"restore-" + m.name + "-busy", NewConfig(), m.noCOW, m.noTrack, true})
 	}
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
 			env := benchEnv(b, WithTestCache(m.cfg), EchoWasm(b))
 			setRestoreMode(b, env, m.noCOW, m.noTrack)
-			if os.Getenv("SPIN") != "" {
-				stop := make(chan struct{})
-				defer close(stop)
-				go func() {
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-					}
-				}()
+			if m.busy {
+				defer spin()()
 			}
 			for i := 0; b.Loop(); i++ {
 				ep, _, err := env.Start(ctx, uint64(i), i%4)
@@ -117,4 +106,19 @@ func BenchmarkRestore(b *testing.B) {
 			b.ReportMetric(float64(env.stats.pages.Load())/float64(b.N), "pages/op")
 		})
 	}
+}
+
+// spin keeps a goroutine busy until the returned function is called.
+func spin() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	return func() { close(done) }
 }
