@@ -130,18 +130,9 @@ func TestRegistryRoundTrip(t *testing.T) {
 // A pack already in the cache is not downloaded again: with its archive
 // blob deleted from the registry's storage, it still opens.
 func TestRegistryCacheHit(t *testing.T) {
-	reg := ocitest.Start(t)
 	ctx := t.Context()
-	dir, digest := makePack(t)
-	p, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "oci://" + reg.Host + "/t/shop:1"
+	reg, p, ref, digest := pushedPack(t)
 	opts := OpenOptions{Cache: &Cache{Dir: t.TempDir()}}
-	if _, err := Push(ctx, p, ref, opts); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := Open(ctx, ref, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -161,17 +152,8 @@ func TestRegistryCacheHit(t *testing.T) {
 // A registry serving a tampered archive is caught, and the cache stays
 // empty.
 func TestRegistryTamperedBlob(t *testing.T) {
-	reg := ocitest.Start(t)
 	ctx := t.Context()
-	dir, _ := makePack(t)
-	p, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "oci://" + reg.Host + "/t/shop:1"
-	if _, err := Push(ctx, p, ref, OpenOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	reg, p, ref, _ := pushedPack(t)
 	blob := archiveBlob(t, reg, p)
 	b, err := os.ReadFile(blob)
 	if err != nil {
@@ -190,6 +172,23 @@ func TestRegistryTamperedBlob(t *testing.T) {
 	if ents := listAll(t, cache.Dir); len(ents) != 0 {
 		t.Fatalf("cache holds %v after a failed pull", ents)
 	}
+}
+
+// pushedPack starts a registry and pushes a new test pack to it, returning
+// the pack, its oci:// reference and its digest.
+func pushedPack(t *testing.T) (reg *ocitest.Registry, p *Pack, ref, digest string) {
+	t.Helper()
+	reg = ocitest.Start(t)
+	dir, digest := makePack(t)
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref = "oci://" + reg.Host + "/t/shop:1"
+	if _, err := Push(t.Context(), p, ref, OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return reg, p, ref, digest
 }
 
 // archiveBlob returns where the registry stores p's archive layer.
@@ -220,18 +219,9 @@ func TestNotAPack(t *testing.T) {
 
 // Signing an oci:// tag pushes the signature layer; the pack digest stays.
 func TestRegistrySignTag(t *testing.T) {
-	reg := ocitest.Start(t)
 	ctx := t.Context()
-	dir, digest := makePack(t)
-	p, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "oci://" + reg.Host + "/t/shop:1"
+	reg, _, ref, digest := pushedPack(t)
 	opts := OpenOptions{Cache: &Cache{Dir: t.TempDir()}}
-	if _, err := Push(ctx, p, ref, opts); err != nil {
-		t.Fatal(err)
-	}
 	priv, pub, err := GenerateKey()
 	if err != nil {
 		t.Fatal(err)
