@@ -126,11 +126,7 @@ func (e *Env) release(ctx context.Context, in *instance) {
 	// Instances made before the copy-on-write image existed (the one the
 	// snapshot was taken from) are not kept: every pooled instance should
 	// restore the cheap way.
-	keep := e.pool != nil && (e.image == nil || in.cow != nil)
-	start := time.Now()
-	if keep && in.restore(e.snap) {
-		e.stats.restores.Add(1)
-		e.stats.restoreNanos.Add(int64(time.Since(start)))
+	if e.pool != nil && (e.image == nil || in.cow != nil) && e.timedRestore(in) {
 		select {
 		case e.pool <- in:
 			e.stats.recycled.Add(1)
@@ -142,6 +138,17 @@ func (e *Env) release(ctx context.Context, in *instance) {
 		e.stats.discarded.Add(1)
 	}
 	in.close(ctx)
+}
+
+// timedRestore restores in to the snapshot, counting and timing it.
+func (e *Env) timedRestore(in *instance) bool {
+	start := time.Now()
+	if !in.restore(e.snap) {
+		return false
+	}
+	e.stats.restores.Add(1)
+	e.stats.restoreNanos.Add(int64(time.Since(start)))
+	return true
 }
 
 // Stats counts what became of an Env's instances.
