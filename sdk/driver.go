@@ -155,9 +155,12 @@ func (d *driver) step(body []byte) (r reply) {
 	if d.ep.ended {
 		return fail(abi.StatusBadState, "step after the episode ended")
 	}
-	var act abi.Message
-	if err := json.Unmarshal(body, &act); err != nil {
-		return fail(abi.StatusBadRequest, "action is not a valid assistant message: %s", err)
+	act, fast := decodeAction(body)
+	if !fast {
+		act = abi.Message{}
+		if err := json.Unmarshal(body, &act); err != nil {
+			return fail(abi.StatusBadRequest, "action is not a valid assistant message: %s", err)
+		}
 	}
 	if act.Role != abi.RoleAssistant {
 		return fail(abi.StatusBadRequest, "action role is %q, want %q", act.Role, abi.RoleAssistant)
@@ -181,6 +184,9 @@ func (d *driver) step(body []byte) (r reply) {
 		})
 	}
 	res.Done = ep.ended
+	if b, fast := encodeStepResult(&res); fast {
+		return reply{abi.StatusOK, b}
+	}
 	return ok(res)
 }
 
@@ -193,11 +199,17 @@ func (d *driver) call(call abi.ToolCall) (string, bool) {
 		return toolError(fmt.Sprintf("unknown tool %q; available tools: %s",
 			call.Function.Name, strings.Join(d.names, ", "))), false
 	}
-	args, err := t.validate(call.Function.Arguments)
+	args, decoded, err := t.validate(call.Function.Arguments)
 	if err != nil {
 		return toolError(err.Error()), false
 	}
-	out, err := t.Handler(d.ep, args)
+	ep := d.ep
+	ep.argsJSON, ep.args = args, nil
+	if m, isObject := decoded.(map[string]any); isObject {
+		ep.args = m
+	}
+	defer func() { ep.argsJSON, ep.args = "", nil }()
+	out, err := t.Handler(ep, json.RawMessage(args))
 	if err != nil {
 		return toolError(err.Error()), false
 	}
@@ -211,9 +223,12 @@ func (d *driver) call(call abi.ToolCall) (string, bool) {
 	return string(b), true
 }
 
+// toolError encodes an abi.Error as marshal does.
 func toolError(msg string) string {
-	b, _ := marshal(abi.Error{Error: msg})
-	return string(b)
+	b := make([]byte, 0, len(msg)+16)
+	b = append(b, `{"error":`...)
+	b = appendString(b, msg)
+	return string(append(b, '}'))
 }
 
 func (d *driver) score() (r reply) {

@@ -84,6 +84,8 @@ type Episode struct {
 	hasFinal bool
 	ended    bool
 	results  []string
+	argsJSON string         // the arguments of the call being handled
+	args     map[string]any // argsJSON decoded, once asked for
 }
 
 // End ends the episode after the current step (for example from a "submit"
@@ -92,6 +94,20 @@ func (ep *Episode) End() { ep.ended = true }
 
 // Ended reports whether the episode has ended.
 func (ep *Episode) Ended() bool { return ep.ended }
+
+// Arguments returns the arguments of the tool call being handled, decoded
+// as encoding/json decodes a JSON object into an any with UseNumber
+// (numbers are json.Number). The SDK may have decoded them already to
+// validate them, so a handler that needs them as values should ask for them
+// here rather than decode its json.RawMessage again. It is nil outside a
+// Handler call. The handler must not modify it.
+func (ep *Episode) Arguments() map[string]any {
+	if ep.args == nil && ep.argsJSON != "" {
+		v, _ := decodeArguments(ep.argsJSON) // valid: it passed validation
+		ep.args, _ = v.(map[string]any)
+	}
+	return ep.args
+}
 
 // FinalAnswer returns the content of the agent's final message (an assistant
 // message without tool calls), if it gave one.

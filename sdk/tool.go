@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -28,6 +29,7 @@ type Tool struct {
 	Handler func(ep *Episode, args json.RawMessage) (any, error)
 
 	compiled *jsonschema.Schema
+	quick    *quickSchema // nil: always ask compiled
 }
 
 // NewTool declares a tool whose arguments decode into A after validation.
@@ -47,34 +49,49 @@ func NewTool[A any](name, description, schema string, fn func(ep *Episode, args 
 	}
 }
 
+// compiledSchema is a compiled argument schema and its quick check.
+type compiledSchema struct {
+	full  *jsonschema.Schema
+	quick *quickSchema
+}
+
 // schemaCache keeps compiled schemas for the life of the instance: tools are
 // re-declared every episode with the same schema bytes.
-var schemaCache = map[string]*jsonschema.Schema{}
+var schemaCache = map[string]compiledSchema{}
 
 // CompileSchema compiles a tool's argument schema as the SDK does, so hosts
 // and tests can check schemas with the same rules.
 func CompileSchema(schema []byte) (*jsonschema.Schema, error) {
+	c, err := compileSchema(schema)
+	return c.full, err
+}
+
+func compileSchema(schema []byte) (compiledSchema, error) {
 	if s, ok := schemaCache[string(schema)]; ok {
 		return s, nil
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
 	if err != nil {
-		return nil, fmt.Errorf("schema is not JSON: %w", err)
+		return compiledSchema{}, fmt.Errorf("schema is not JSON: %w", err)
 	}
 	if m, ok := doc.(map[string]any); !ok || m["type"] != "object" {
-		return nil, fmt.Errorf(`schema must be an object schema with "type": "object"`)
+		return compiledSchema{}, fmt.Errorf(`schema must be an object schema with "type": "object"`)
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	if err := c.AddResource("args.json", doc); err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
+		return compiledSchema{}, fmt.Errorf("schema: %w", err)
 	}
 	s, err := c.Compile("args.json")
 	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
+		return compiledSchema{}, fmt.Errorf("schema: %w", err)
 	}
-	schemaCache[string(schema)] = s
-	return s, nil
+	// The quick check reads its own decoding of the schema: the compiler
+	// may keep doc.
+	quickDoc, _ := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	cs := compiledSchema{full: s, quick: compileQuick(quickDoc)}
+	schemaCache[string(schema)] = cs
+	return cs, nil
 }
 
 func (t *Tool) compile() error {
@@ -84,11 +101,11 @@ func (t *Tool) compile() error {
 	if t.Handler == nil {
 		return fmt.Errorf("tool %q has no handler", t.Name)
 	}
-	s, err := CompileSchema(t.Schema)
+	s, err := compileSchema(t.Schema)
 	if err != nil {
 		return fmt.Errorf("tool %q: %w", t.Name, err)
 	}
-	t.compiled = s
+	t.compiled, t.quick = s.full, s.quick
 	return nil
 }
 
@@ -102,23 +119,36 @@ func (t *Tool) wire() abi.Tool {
 	}}
 }
 
-// validate parses and checks the arguments string of a call. Its error is
-// written for the agent to read.
-func (t *Tool) validate(arguments string) (json.RawMessage, error) {
+// validate parses and checks the arguments string of a call. It returns
+// the arguments ("{}" for blank ones) and, unless the quick check passed
+// them without decoding, their decoded value. Its error is written for the
+// agent to read.
+func (t *Tool) validate(arguments string) (string, any, error) {
 	if len(arguments) > MaxArgumentsBytes {
-		return nil, fmt.Errorf("arguments too large: %d bytes (limit %d)", len(arguments), MaxArgumentsBytes)
+		return "", nil, fmt.Errorf("arguments too large: %d bytes (limit %d)", len(arguments), MaxArgumentsBytes)
 	}
 	if strings.TrimSpace(arguments) == "" {
 		arguments = "{}"
 	}
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(arguments))
+	if t.quick != nil && t.quick.validJSON(arguments) {
+		return arguments, nil, nil
+	}
+	inst, err := decodeArguments(arguments)
 	if err != nil {
-		return nil, fmt.Errorf("arguments are not valid JSON: %s", cleanJSONError(err))
+		return "", nil, fmt.Errorf("arguments are not valid JSON: %s", cleanJSONError(err))
 	}
 	if err := t.compiled.Validate(inst); err != nil {
-		return nil, fmt.Errorf("invalid arguments: %s", schemaErrorText(err))
+		return "", nil, fmt.Errorf("invalid arguments: %s", schemaErrorText(err))
 	}
-	return json.RawMessage(arguments), nil
+	return arguments, inst, nil
+}
+
+// decodeArguments decodes arguments as jsonschema.UnmarshalJSON does.
+func decodeArguments(arguments string) (any, error) {
+	if v, ok := decodeValue(arguments); ok {
+		return v, nil
+	}
+	return jsonschema.UnmarshalJSON(strings.NewReader(arguments))
 }
 
 func cleanJSONError(err error) string {
@@ -140,5 +170,8 @@ func schemaErrorText(err error) string {
 	if len(parts) == 0 {
 		return lines[0]
 	}
+	// The validator reports sibling failures in the order it iterates a
+	// map; sorted, the message is the same in every module and run.
+	sort.Strings(parts)
 	return strings.Join(parts, "; ")
 }

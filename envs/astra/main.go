@@ -93,7 +93,10 @@ func (e *env) Reset(ep *sdk.Episode) (*sdk.Start, error) {
 			return nil, fmt.Errorf("task %s: distractors: %w", t.UUID, err)
 		}
 		tools = append(tools, d...)
-		ep.Rand.Shuffle(len(tools), func(i, j int) { tools[i], tools[j] = tools[j], tools[i] })
+		for i := len(tools) - 1; i > 0; i-- { // Fisher-Yates, drawn as intn
+			j := intn(ep, i+1)
+			tools[i], tools[j] = tools[j], tools[i]
+		}
 	}
 	return &sdk.Start{
 		Messages: []abi.Message{{Role: abi.RoleUser, Content: t.Question}},
@@ -114,7 +117,7 @@ func (e *env) offer(t *task.Task, hit func(call int)) ([]*sdk.Tool, error) {
 		tools = append(tools, &sdk.Tool{
 			Name: name, Description: tl.Description, Schema: tl.Parameters,
 			Handler: func(ep *sdk.Episode, args json.RawMessage) (any, error) {
-				j := table.Lookup(name, args)
+				j := table.LookupDecoded(name, args, ep.Arguments)
 				if j < 0 {
 					return nil, &sdk.ToolError{Message: NoRecord}
 				}
@@ -148,7 +151,7 @@ func distractors(ep *sdk.Episode, t *task.Task, k int) ([]*sdk.Tool, error) {
 		progress = false
 		for b := range bands {
 			for len(out) < k && len(bands[b]) > 0 {
-				i := ep.Rand.IntN(len(bands[b]))
+				i := intn(ep, len(bands[b]))
 				ref := bands[b][i]
 				bands[b] = append(bands[b][:i], bands[b][i+1:]...)
 				other, ok := loaded[ref.Task]
@@ -178,6 +181,15 @@ func distractors(ep *sdk.Episode, t *task.Task, k int) ([]*sdk.Tool, error) {
 		}
 	}
 	return out, nil
+}
+
+// intn draws a uniform int in [0, n) as floor(Float64()·n). Every draw of
+// the runner goes through it, so that a JavaScript port of the runner
+// (`terrarium import astra --kind js`), whose Math.random is the same
+// stream of Float64s, draws Math.floor(Math.random()*n) and offers the
+// same tools in the same order.
+func intn(ep *sdk.Episode, n int) int {
+	return min(int(ep.Rand.Float64()*float64(n)), n-1)
 }
 
 func (e *env) Score(ep *sdk.Episode) (abi.Score, error) {
