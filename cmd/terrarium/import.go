@@ -24,6 +24,7 @@ var importFlags struct {
 	maxTurns    int
 	force       bool
 	skipped     string
+	kind        string
 }
 
 var cmdImport = &Command{
@@ -38,12 +39,15 @@ const maxSkipLines = 20
 
 var cmdImportAstra = &Command{
 	Name:  "astra",
-	Usage: "import astra RECORDS.jsonl -o DIR [--distractors K] [--reward MODE] [flags]",
+	Usage: "import astra RECORDS.jsonl -o DIR [--kind go|js] [--distractors K] [--reward MODE] [flags]",
 	Short: "compile ASTRA environment records into a pack",
 	Long: `Import astra compiles ASTRA environment-synthesis records (JSON Lines, one
 task per line; - reads stdin) into a pack in DIR: the ASTRA runner module
 (modules/astra.wasm), the compiled tasks (data/tasks.json) and pack.json.
-Run it with 'terrarium run --env DIR'.
+With --kind js the pack holds instead one JavaScript environment
+(data/env.js: the tasks and a port of the runner, readable and editable)
+and the JavaScript runner (modules/jsrunner.wasm); both kinds give the same
+episodes. Run it with 'terrarium run --env DIR'.
 
 Each record becomes one task: its main question is the user message, its
 synthesized tools are offered, and a call whose arguments match a verified
@@ -69,6 +73,7 @@ and reason, and skipped. A progress bar is drawn on a terminal. Exit status
 		fs.IntVar(&importFlags.maxTurns, "max-turns", 0, "suggested turn limit (default: from the deepest task)")
 		fs.BoolVar(&importFlags.force, "force", false, "replace DIR if it holds a pack")
 		fs.StringVar(&importFlags.skipped, "skipped", "", "write every skipped record to this file as JSON lines")
+		fs.StringVar(&importFlags.kind, "kind", string(astra.KindGo), "output kind: go (the Go runner) or js (a JavaScript env)")
 	},
 	Run: runImportAstra,
 }
@@ -84,6 +89,10 @@ func runImportAstra(ctx context.Context, inv *Invocation) error {
 	mode := task.Mode(f.reward)
 	if !mode.Valid() || mode == "" {
 		return usagef("--reward %q: want f1, f1*final or final", f.reward)
+	}
+	kind := astra.Kind(f.kind)
+	if kind != astra.KindGo && kind != astra.KindJS {
+		return usagef("--kind %q: want go or js", f.kind)
 	}
 	if f.distractors < 0 || f.maxTurns < 0 {
 		return usagef("--distractors and --max-turns must not be negative")
@@ -121,7 +130,7 @@ func runImportAstra(ctx context.Context, inv *Invocation) error {
 	if err != nil {
 		return err
 	}
-	digest, err := astra.WritePack(f.out, res)
+	digest, err := astra.WritePackKind(f.out, res, kind)
 	if err != nil {
 		return err
 	}

@@ -37,12 +37,23 @@ func rewards(t *testing.T, path string) []float64 {
 // TestImportAstraRunReplay is the issue's acceptance path: import the
 // sample, run it with the oracle (reward 1) and null (reward 0), and replay
 // both bit for bit.
+// Both output kinds are run.
 func TestImportAstraRunReplay(t *testing.T) {
+	for _, kind := range []string{"go", "js"} {
+		t.Run(kind, func(t *testing.T) { importRunReplay(t, kind) })
+	}
+}
+
+func importRunReplay(t *testing.T, kind string) {
 	dir := t.TempDir()
 	pk := filepath.Join(dir, "pack")
-	code, out, errOut := run("import", "astra", astraSample, "-o", pk)
+	code, out, errOut := run("import", "astra", astraSample, "-o", pk, "--kind", kind)
 	if code != exitOK || !strings.Contains(out, "imported 4 tasks from 4 records (0 skipped)") {
 		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	config := map[string]string{"go": "data/tasks.json", "js": "data/env.js"}[kind]
+	if _, err := os.Stat(filepath.Join(pk, filepath.FromSlash(config))); err != nil {
+		t.Fatalf("--kind %s: %v", kind, err)
 	}
 	for _, policy := range []string{"oracle", "null"} {
 		traj := filepath.Join(dir, policy+".jsonl")
@@ -95,6 +106,7 @@ func TestImportAstraErrors(t *testing.T) {
 	}{
 		{"no output dir", []string{"import", "astra", astraSample}, exitUsage, "", "-o DIR is required"},
 		{"no records file", []string{"import", "astra", "-o", filepath.Join(dir, "x")}, exitUsage, "", "want one records file"},
+		{"bad kind", []string{"import", "astra", astraSample, "-o", filepath.Join(dir, "x"), "--kind", "py"}, exitUsage, "", `--kind "py": want go or js`},
 		{"bad reward", []string{"import", "astra", astraSample, "-o", filepath.Join(dir, "x"), "--reward", "max"}, exitUsage, "", `--reward "max"`},
 		{"negative distractors", []string{"import", "astra", astraSample, "-o", filepath.Join(dir, "x"), "--distractors", "-1"}, exitUsage, "", "negative"},
 		{"missing records", []string{"import", "astra", filepath.Join(dir, "nope.jsonl"), "-o", filepath.Join(dir, "x")}, exitFailure, "", "no such file"},

@@ -42,6 +42,12 @@ func testHost(t testing.TB) *trt.Host {
 // temporary directory and loads it into the tests' host.
 func importFiles(t testing.TB, opts Options, files ...string) (*Result, *trt.Env) {
 	t.Helper()
+	return importKind(t, KindGo, opts, files...)
+}
+
+// importKind is importFiles for a pack of the given output kind.
+func importKind(t testing.TB, kind Kind, opts Options, files ...string) (*Result, *trt.Env) {
+	t.Helper()
 	var all bytes.Buffer
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -55,7 +61,7 @@ func importFiles(t testing.TB, opts Options, files ...string) (*Result, *trt.Env
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, err := WritePack(dir, res); err != nil {
+	if _, err := WritePackKind(dir, res, kind); err != nil {
 		t.Fatal(err)
 	}
 	p, err := pack.Load(dir)

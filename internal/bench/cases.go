@@ -118,6 +118,8 @@ func (r *runner) timedCases() []*timed {
 			}},
 		r.stepCase(Result{Name: "call/astra", Baseline: "call/python-subprocess", Note: "the same call as a step of a live episode of the imported task (envs/astra runner)"},
 			r.envs["astra"], astraCall, checkAstra),
+		r.stepCase(Result{Name: "call/astra-js", Baseline: "call/python-subprocess", Note: "the same call to the task imported as JavaScript (import astra --kind js, run by the JavaScript runner)"},
+			r.envs["astra-js"], astraCall, checkAstra),
 		&timed{Result: Result{Name: "call/astra-fresh", Baseline: "call/python-subprocess", Note: "a new episode per call (Start, Step, Close): the isolation of a process per call"},
 			op: func(ctx context.Context) error {
 				ep, _, err := r.envs["astra"].Start(ctx, next(), a.task)
@@ -146,6 +148,8 @@ func (r *runner) timedCases() []*timed {
 			op: func(ctx context.Context) error { return playSandbox(ctx, r.envs["js"], next(), 1) }},
 		&timed{Result: Result{Name: "episode/astra", Baseline: "call/python-subprocess", Note: "an oracle episode of the imported task (its verified calls, the final answer, the score): what python3 does for one call"},
 			op: func(ctx context.Context) error { return playSandbox(ctx, r.envs["astra"], next(), a.task) }},
+		&timed{Result: Result{Name: "episode/astra-js", Baseline: "call/python-subprocess", Note: "the same oracle episode of the task imported as JavaScript"},
+			op: func(ctx context.Context) error { return playSandbox(ctx, r.envs["astra-js"], next(), a.task) }},
 	)
 	return cases
 }

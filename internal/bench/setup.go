@@ -47,8 +47,9 @@ type runner struct {
 	// the context in guest code so that the step timeout can stop it.
 	reuse, fresh, nofuel *trt.Host
 
-	src struct{ goEcho, jsInv, jsEcho, wat, astra trt.Source }
-	// Envs by host, keyed "go", "js", "js-echo", "wat", "astra".
+	src struct{ goEcho, jsInv, jsEcho, wat, astra, astraJS trt.Source }
+	// Envs by host, keyed "go", "js", "js-echo", "wat", "astra",
+	// "astra-js".
 	envs, freshEnvs, nofuelEnvs map[string]*trt.Env
 
 	astra astraCase
@@ -161,7 +162,7 @@ func (r *runner) setup(ctx context.Context) (err error) {
 		}
 		for _, k := range keys {
 			src := map[string]trt.Source{"go": r.src.goEcho, "js": r.src.jsInv, "js-echo": r.src.jsEcho,
-				"wat": r.src.wat, "astra": r.src.astra}[k]
+				"wat": r.src.wat, "astra": r.src.astra, "astra-js": r.src.astraJS}[k]
 			env, err := h.Load(ctx, src)
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
@@ -172,7 +173,7 @@ func (r *runner) setup(ctx context.Context) (err error) {
 		}
 		return nil
 	}
-	if err := load(r.reuse, &r.envs, "go", "js", "js-echo", "wat", "astra"); err != nil {
+	if err := load(r.reuse, &r.envs, "go", "js", "js-echo", "wat", "astra", "astra-js"); err != nil {
 		return err
 	}
 	if err := load(r.fresh, &r.freshEnvs, "go", "js"); err != nil {
@@ -247,16 +248,21 @@ func (r *runner) importAstra(ctx context.Context, records string) error {
 	if err != nil {
 		return fmt.Errorf("bench: import %s: %w", records, err)
 	}
-	dir := filepath.Join(r.tmp, "astra")
-	if _, err := astra.WritePack(dir, res); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	p, err := pack.Load(dir)
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	if r.src.astra, err = p.Source(""); err != nil {
-		return fmt.Errorf("bench: %w", err)
+	for _, k := range []struct {
+		kind astra.Kind
+		src  *trt.Source
+	}{{astra.KindGo, &r.src.astra}, {astra.KindJS, &r.src.astraJS}} {
+		dir := filepath.Join(r.tmp, "astra-"+string(k.kind))
+		if _, err := astra.WritePackKind(dir, res, k.kind); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		p, err := pack.Load(dir)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if *k.src, err = p.Source(""); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
 	}
 	t := res.Tasks[0]
 	if len(t.Calls) == 0 {
