@@ -98,6 +98,7 @@ var requiredExports = map[string]signature{
 }
 
 var optionalExports = map[string]signature{
+	"_initialize":       {nil, nil}, // a WASI reactor's initializer
 	abi.ExportConfigure: {[]api.ValueType{tI32}, []api.ValueType{tI32}},
 	abi.ExportOracle:    {nil, []api.ValueType{tI32}},
 }
@@ -165,7 +166,8 @@ func (h *Host) Load(ctx context.Context, src Source) (*Env, error) {
 			return fail(err)
 		}
 	}
-	for fname, shape := range optionalExports {
+	for _, fname := range slices.Sorted(maps.Keys(optionalExports)) {
+		shape := optionalExports[fname]
 		if exports[fname] != nil {
 			if err := check(fname, shape); err != nil {
 				return fail(err)

@@ -29,6 +29,9 @@ type instance struct {
 	// cow is the instance's linear memory when the env restores by
 	// copy-on-write (see cow_linux.go).
 	cow *cowMemory
+	// stack holds the params and results of a guest call
+	// (api.Function.CallWithStack), so that calls do not allocate.
+	stack [8]uint64
 }
 
 // instantiate makes a new instance of the module. configure says whether to
@@ -129,7 +132,7 @@ func (in *instance) call(ctx context.Context, op string, fn api.Function, params
 		in.close(ctx)
 		return 0, f
 	}
-	cctx := context.WithValue(ctx, sysKey{}, in.sys)
+	cctx := in.withSys(ctx)
 	if in.env.host.cfg.checksContext() {
 		// Only with wazero's context check does a deadline stop a guest;
 		// with fuel on, creating one per call would be pure overhead.
@@ -138,21 +141,30 @@ func (in *instance) call(ctx context.Context, op string, fn api.Function, params
 		in.sys.setCancel(cancel)
 		defer func() { in.sys.setCancel(nil); cancel() }()
 	}
+	// Load checked every export's signature against the ABI (at most one
+	// result, and the params the host passes), so the stack needs no
+	// per-call check; asking fn.Definition would allocate.
+	clear(in.stack[:])
+	copy(in.stack[:], params)
 	in.refuel(op)
-	res, err := fn.Call(cctx, params...)
+	err := fn.CallWithStack(cctx, in.stack[:])
 	in.spent()
 	if err != nil {
 		f := in.classify(ctx, op, err)
 		in.close(ctx)
 		return 0, f
 	}
-	switch len(res) {
-	case 0: // _initialize
-		return 0, nil
-	case 1:
-		return res[0], nil
+	return in.stack[0], nil // _initialize, without results, leaves its zero
+}
+
+// withSys returns ctx carrying the instance's episodeSys, which its host
+// functions (clock, random, output, backends) read. request makes it once
+// for its several guest calls.
+func (in *instance) withSys(ctx context.Context) context.Context {
+	if s, _ := ctx.Value(sysKey{}).(*episodeSys); s == in.sys {
+		return ctx
 	}
-	return 0, in.protocol(ctx, op, "export returned %d results, want at most 1", len(res))
+	return context.WithValue(ctx, sysKey{}, in.sys)
 }
 
 func (in *instance) protocol(ctx context.Context, op, format string, args ...any) *Fault {
@@ -173,6 +185,7 @@ func (in *instance) request(ctx context.Context, op string, fn api.Function, bod
 	if len(body) > cfg.requestLimit && fn != in.fns.configure { // a configuration is pinned by its pack, not sent by the agent
 		return nil, fmt.Errorf("%s: %w: %d bytes (limit %d)", op, ErrRequestTooLarge, len(body), cfg.requestLimit)
 	}
+	ctx = in.withSys(ctx)
 	takesBody := fn != in.fns.spec && fn != in.fns.score && fn != in.fns.oracle
 	if takesBody {
 		if len(body) > 0 {

@@ -47,6 +47,9 @@ func TestLoadErrors(t *testing.T) {
 		{"export with wrong signature", func(t *testing.T) []byte {
 			return edit(t, `(func (export "terrarium_step") (param $len i32)`, `(func (export "terrarium_step") (param $len i32) (param $extra i32)`)
 		}, "export terrarium_step has type (i32, i32) -> (i32), want (i32) -> (i32)"},
+		{"initializer with results", func(t *testing.T) []byte {
+			return edit(t, `(memory (export "memory") 2)`, `(memory (export "memory") 2) (func (export "_initialize") (result i32 i32 i32 i32 i32 i32 i32 i32 i32) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))`)
+		}, "export _initialize has type () -> (i32, i32, i32, i32, i32, i32, i32, i32, i32), want () -> ()"},
 		{"no memory export", func(t *testing.T) []byte {
 			return edit(t, `(memory (export "memory") 2)`, `(memory 2)`)
 		}, "the module exports no memory"},

@@ -2,10 +2,10 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/internal/abijson"
 )
 
 // Episode is one running episode in its own guest instance. It is not safe
@@ -17,6 +17,7 @@ type Episode struct {
 	seed   uint64
 	task   int
 	done   bool
+	abuf   []byte // Step's encoded action
 }
 
 // Start instantiates a fresh guest and resets it to (seed, task), returning
@@ -55,11 +56,10 @@ func (e *Env) Start(ctx context.Context, seed uint64, task int, opts ...StartOpt
 // Step sends an action (an assistant message) and returns the tool messages
 // and whether the episode ended.
 func (ep *Episode) Step(ctx context.Context, action abi.Message) (*abi.StepResult, error) {
-	b, err := json.Marshal(action)
-	if err != nil {
-		return nil, fmt.Errorf("step: encode action: %w", err)
-	}
-	return ep.StepJSON(ctx, b)
+	// The same bytes as json.Marshal, without its reflection; the buffer is
+	// reused, since request copies it into the guest before returning.
+	ep.abuf = abijson.AppendMessage(ep.abuf[:0], &action)
+	return ep.StepJSON(ctx, ep.abuf)
 }
 
 // StepJSON is Step with the action already encoded. Malformed bytes reach
@@ -73,9 +73,11 @@ func (ep *Episode) StepJSON(ctx context.Context, action []byte) (*abi.StepResult
 	if err != nil {
 		return nil, err
 	}
-	var res abi.StepResult
-	if err := strictUnmarshal(reply, &res); err != nil {
-		return nil, ep.in.protocol(ctx, "step", "reply is not a step result: %s", err)
+	res, fast := abijson.DecodeStepResult(reply)
+	if !fast {
+		if err := strictUnmarshal(reply, &res); err != nil {
+			return nil, ep.in.protocol(ctx, "step", "reply is not a step result: %s", err)
+		}
 	}
 	ep.done = ep.done || res.Done
 	return &res, nil
@@ -116,9 +118,11 @@ func (ep *Episode) Oracle(ctx context.Context) (*abi.Message, error) {
 		}
 		return nil, err
 	}
-	var m abi.Message
-	if err := strictUnmarshal(reply, &m); err != nil {
-		return nil, ep.in.protocol(ctx, "oracle", "reply is not a message: %s", err)
+	m, fast := abijson.DecodeMessage(reply)
+	if !fast {
+		if err := strictUnmarshal(reply, &m); err != nil {
+			return nil, ep.in.protocol(ctx, "oracle", "reply is not a message: %s", err)
+		}
 	}
 	return &m, nil
 }

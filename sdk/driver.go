@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/internal/abijson"
 )
 
 // driver answers ABI requests for one instance. It owns the current episode.
@@ -155,7 +156,7 @@ func (d *driver) step(body []byte) (r reply) {
 	if d.ep.ended {
 		return fail(abi.StatusBadState, "step after the episode ended")
 	}
-	act, fast := decodeAction(body)
+	act, fast := abijson.DecodeMessage(body)
 	if !fast {
 		act = abi.Message{}
 		if err := json.Unmarshal(body, &act); err != nil {
@@ -184,7 +185,7 @@ func (d *driver) step(body []byte) (r reply) {
 		})
 	}
 	res.Done = ep.ended
-	if b, fast := encodeStepResult(&res); fast {
+	if b, fast := abijson.EncodeStepResult(&res); fast {
 		return reply{abi.StatusOK, b}
 	}
 	return ok(res)
@@ -227,7 +228,7 @@ func (d *driver) call(call abi.ToolCall) (string, bool) {
 func toolError(msg string) string {
 	b := make([]byte, 0, len(msg)+16)
 	b = append(b, `{"error":`...)
-	b = appendString(b, msg)
+	b = abijson.AppendString(b, msg)
 	return string(append(b, '}'))
 }
 

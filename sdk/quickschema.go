@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/terrarium-rl/terrarium/internal/abijson"
 )
 
 // quickSchema is a fast, conservative check of the common kind of argument
@@ -127,20 +129,20 @@ var anySchema = &quickSchema{maxLength: -1}
 // satisfies the schema, reading s without decoding it. false means "ask
 // the validator", which then gets to decode s; true is final.
 func (q *quickSchema) validJSON(s string) bool {
-	d := jsonScanner{s: s}
-	return q.scan(&d, 0) && d.end()
+	d := abijson.NewScanner(s)
+	return q.scan(&d, 0) && d.End()
 }
 
 // scan reads one value and reports whether it certainly satisfies q. Of a
 // key given twice, every value must satisfy it (encoding/json keeps the
 // last).
-func (q *quickSchema) scan(d *jsonScanner, depth int) bool {
-	if depth >= maxFastDepth {
+func (q *quickSchema) scan(d *abijson.Scanner, depth int) bool {
+	if depth >= abijson.MaxDepth {
 		return false
 	}
-	switch c := d.peek(); {
+	switch c := d.Peek(); {
 	case c == '"':
-		v, ok := d.str()
+		v, ok := d.Str()
 		if !ok || !q.typeOK("string", false) {
 			return false
 		}
@@ -160,12 +162,12 @@ func (q *quickSchema) scan(d *jsonScanner, depth int) bool {
 		if !q.typeOK("object", false) || len(q.required) > 64 {
 			return false
 		}
-		d.i++
+		d.Advance()
 		var seen uint64
-		if !d.consume('}') {
+		if !d.Consume('}') {
 			for {
-				k, ok := d.str()
-				if !ok || !d.consume(':') {
+				k, ok := d.Str()
+				if !ok || !d.Consume(':') {
 					return false
 				}
 				if i := slices.Index(q.required, k); i >= 0 {
@@ -178,10 +180,10 @@ func (q *quickSchema) scan(d *jsonScanner, depth int) bool {
 				if !p.scan(d, depth+1) {
 					return false
 				}
-				if d.consume('}') {
+				if d.Consume('}') {
 					break
 				}
-				if !d.consume(',') {
+				if !d.Consume(',') {
 					return false
 				}
 			}
@@ -197,8 +199,8 @@ func (q *quickSchema) scan(d *jsonScanner, depth int) bool {
 		if !q.typeOK("array", false) {
 			return false
 		}
-		d.i++
-		if d.consume(']') {
+		d.Advance()
+		if d.Consume(']') {
 			return true
 		}
 		p := anySchema
@@ -209,22 +211,22 @@ func (q *quickSchema) scan(d *jsonScanner, depth int) bool {
 			if !p.scan(d, depth+1) {
 				return false
 			}
-			if d.consume(']') {
+			if d.Consume(']') {
 				return true
 			}
-			if !d.consume(',') {
+			if !d.Consume(',') {
 				return false
 			}
 		}
 	case c == '-' || '0' <= c && c <= '9':
-		n, ok := d.number()
+		n, ok := d.Number()
 		return ok && q.typeOK("number", !strings.ContainsAny(n, ".eE"))
 	case c == 't':
-		return d.literal("true") && q.typeOK("boolean", false)
+		return d.Literal("true") && q.typeOK("boolean", false)
 	case c == 'f':
-		return d.literal("false") && q.typeOK("boolean", false)
+		return d.Literal("false") && q.typeOK("boolean", false)
 	case c == 'n':
-		return d.literal("null") && q.typeOK("null", false)
+		return d.Literal("null") && q.typeOK("null", false)
 	}
 	return false
 }

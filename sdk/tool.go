@@ -10,6 +10,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/terrarium-rl/terrarium/abi"
+	"github.com/terrarium-rl/terrarium/internal/abijson"
 )
 
 // MaxArgumentsBytes bounds the size of one tool call's arguments string.
@@ -145,7 +146,7 @@ func (t *Tool) validate(arguments string) (string, any, error) {
 
 // decodeArguments decodes arguments as jsonschema.UnmarshalJSON does.
 func decodeArguments(arguments string) (any, error) {
-	if v, ok := decodeValue(arguments); ok {
+	if v, ok := abijson.DecodeValue(arguments); ok {
 		return v, nil
 	}
 	return jsonschema.UnmarshalJSON(strings.NewReader(arguments))

@@ -1,13 +1,14 @@
-package sdk
-
-// Hand-written JSON for the step path. encoding/json's reflection and
-// allocations are slow in WebAssembly, and a step decodes an action,
-// decodes each call's arguments and encodes a reply. The decoders here
-// accept only the common shapes of well-formed input and report false for
-// anything else (an escape they do not handle, a duplicate or unknown key,
-// null, invalid input...), whereupon the caller runs encoding/json as
-// before: results, errors and messages are encoding/json's in every case.
-// json_test.go checks them against encoding/json.
+// Package abijson encodes and decodes the ABI's JSON (package abi) by hand,
+// on the hot path of every step: in the guest (package sdk), where
+// encoding/json's reflection and allocations are slow in WebAssembly, and
+// in the host (package runtime). The decoders accept only the common
+// shapes of well-formed input and report false for anything else (an
+// escape they do not handle, a duplicate or unknown key, null, invalid
+// input...), whereupon the caller runs encoding/json as before: results,
+// errors and messages are encoding/json's in every case. The encoders
+// write exactly what json.Marshal writes. The tests check both against
+// encoding/json, with fuzzing.
+package abijson
 
 import (
 	"encoding/json"
@@ -17,17 +18,23 @@ import (
 	"github.com/terrarium-rl/terrarium/abi"
 )
 
-// maxFastDepth bounds the nesting that decodeValue handles itself; deeper
+// MaxDepth bounds the nesting that DecodeValue handles itself; deeper
 // values go to encoding/json (which fails beyond 10000).
-const maxFastDepth = 100
+const MaxDepth = 100
 
-// jsonScanner walks JSON text held in a string.
-type jsonScanner struct {
+// Scanner walks JSON text held in a string.
+type Scanner struct {
 	s string
 	i int
 }
 
-func (d *jsonScanner) skipSpace() {
+// NewScanner returns a Scanner reading s.
+func NewScanner(s string) Scanner { return Scanner{s: s} }
+
+// Advance skips one byte (one Peek returned).
+func (d *Scanner) Advance() { d.i++ }
+
+func (d *Scanner) skipSpace() {
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -38,8 +45,8 @@ func (d *jsonScanner) skipSpace() {
 	}
 }
 
-// peek returns the next byte after white space, or 0 at the end.
-func (d *jsonScanner) peek() byte {
+// Peek returns the next byte after white space, or 0 at the end.
+func (d *Scanner) Peek() byte {
 	d.skipSpace()
 	if d.i < len(d.s) {
 		return d.s[d.i]
@@ -47,21 +54,21 @@ func (d *jsonScanner) peek() byte {
 	return 0
 }
 
-// consume skips white space and the byte c, reporting whether it was there.
-func (d *jsonScanner) consume(c byte) bool {
-	if d.peek() == c {
+// Consume skips white space and the byte c, reporting whether it was there.
+func (d *Scanner) Consume(c byte) bool {
+	if d.Peek() == c {
 		d.i++
 		return true
 	}
 	return false
 }
 
-// str reads a string literal (after white space) as encoding/json decodes
+// Str reads a string literal (after white space) as encoding/json decodes
 // it. It reports false for escaped surrogates and invalid UTF-8, which
 // encoding/json replaces, and for anything that is not a valid string.
 // A string without escapes is returned as a substring of d.s.
-func (d *jsonScanner) str() (string, bool) {
-	if !d.consume('"') {
+func (d *Scanner) Str() (string, bool) {
+	if !d.Consume('"') {
 		return "", false
 	}
 	start := d.i
@@ -91,7 +98,7 @@ func (d *jsonScanner) str() (string, bool) {
 
 // unescape continues str at the first backslash, the string having begun
 // at start.
-func (d *jsonScanner) unescape(start int) (string, bool) {
+func (d *Scanner) unescape(start int) (string, bool) {
 	// The string ends at the first quote not escaped; unescaping never
 	// lengthens it, and a Builder hands its bytes over uncopied.
 	end := d.i
@@ -177,8 +184,8 @@ func hex4(s string) (rune, bool) {
 	return r, true
 }
 
-// number reads a number literal (after white space) and returns its text.
-func (d *jsonScanner) number() (string, bool) {
+// Number reads a number literal (after white space) and returns its text.
+func (d *Scanner) Number() (string, bool) {
 	d.skipSpace()
 	start := d.i
 	if d.i < len(d.s) && d.s[d.i] == '-' {
@@ -211,7 +218,7 @@ func (d *jsonScanner) number() (string, bool) {
 }
 
 // digits skips one or more digits, reporting false if there were none.
-func (d *jsonScanner) digits() bool {
+func (d *Scanner) digits() bool {
 	start := d.i
 	for d.i < len(d.s) && '0' <= d.s[d.i] && d.s[d.i] <= '9' {
 		d.i++
@@ -219,8 +226,8 @@ func (d *jsonScanner) digits() bool {
 	return d.i > start
 }
 
-// literal skips the word w (true, false, null) after white space.
-func (d *jsonScanner) literal(w string) bool {
+// Literal skips the word w (true, false, null) after white space.
+func (d *Scanner) Literal(w string) bool {
 	d.skipSpace()
 	if len(d.s)-d.i >= len(w) && d.s[d.i:d.i+len(w)] == w {
 		d.i += len(w)
@@ -229,40 +236,40 @@ func (d *jsonScanner) literal(w string) bool {
 	return false
 }
 
-// end reports whether only white space is left.
-func (d *jsonScanner) end() bool {
+// End reports whether only white space is left.
+func (d *Scanner) End() bool {
 	d.skipSpace()
 	return d.i == len(d.s)
 }
 
-// decodeValue decodes a JSON value as jsonschema.UnmarshalJSON does
+// DecodeValue decodes a JSON value as jsonschema.UnmarshalJSON does
 // (encoding/json into an any, numbers as json.Number, nothing but white
 // space after the value), or reports false.
-func decodeValue(s string) (any, bool) {
-	d := jsonScanner{s: s}
+func DecodeValue(s string) (any, bool) {
+	d := Scanner{s: s}
 	v, ok := d.value(0)
-	if !ok || !d.end() {
+	if !ok || !d.End() {
 		return nil, false
 	}
 	return v, true
 }
 
-func (d *jsonScanner) value(depth int) (any, bool) {
-	switch c := d.peek(); {
+func (d *Scanner) value(depth int) (any, bool) {
+	switch c := d.Peek(); {
 	case c == '"':
-		return d.str()
+		return d.Str()
 	case c == '{':
-		if depth >= maxFastDepth {
+		if depth >= MaxDepth {
 			return nil, false
 		}
 		d.i++
 		m := map[string]any{}
-		if d.consume('}') {
+		if d.Consume('}') {
 			return m, true
 		}
 		for {
-			k, ok := d.str()
-			if !ok || !d.consume(':') {
+			k, ok := d.Str()
+			if !ok || !d.Consume(':') {
 				return nil, false
 			}
 			v, ok := d.value(depth + 1)
@@ -270,20 +277,20 @@ func (d *jsonScanner) value(depth int) (any, bool) {
 				return nil, false
 			}
 			m[k] = v // the last of duplicate keys wins, as in encoding/json
-			if d.consume('}') {
+			if d.Consume('}') {
 				return m, true
 			}
-			if !d.consume(',') {
+			if !d.Consume(',') {
 				return nil, false
 			}
 		}
 	case c == '[':
-		if depth >= maxFastDepth {
+		if depth >= MaxDepth {
 			return nil, false
 		}
 		d.i++
 		a := make([]any, 0)
-		if d.consume(']') {
+		if d.Consume(']') {
 			return a, true
 		}
 		for {
@@ -292,52 +299,61 @@ func (d *jsonScanner) value(depth int) (any, bool) {
 				return nil, false
 			}
 			a = append(a, v)
-			if d.consume(']') {
+			if d.Consume(']') {
 				return a, true
 			}
-			if !d.consume(',') {
+			if !d.Consume(',') {
 				return nil, false
 			}
 		}
 	case c == '-' || '0' <= c && c <= '9':
-		n, ok := d.number()
+		n, ok := d.Number()
 		return json.Number(n), ok
 	case c == 't':
-		return true, d.literal("true")
+		return true, d.Literal("true")
 	case c == 'f':
-		return false, d.literal("false")
+		return false, d.Literal("false")
 	case c == 'n':
-		return nil, d.literal("null")
+		return nil, d.Literal("null")
 	}
 	return nil, false
 }
 
-// decodeAction decodes an action as json.Unmarshal into an abi.Message
-// does, or reports false. Beyond invalid JSON it leaves to encoding/json
-// what would make their results hard to compare: keys other than the
-// message's and tool call's own (encoding/json also matches them
-// case-insensitively), a key given twice, null and other non-string values.
-func decodeAction(body []byte) (abi.Message, bool) {
-	// The action's strings are copied out (string(...), unescape) before
-	// body, the guest's request buffer, is reused.
-	d := jsonScanner{s: string(body)}
+// DecodeMessage decodes a message (an action, an oracle's reply) as
+// json.Unmarshal into an abi.Message does, or reports false. Beyond invalid
+// JSON it leaves to encoding/json what would make their results hard to
+// compare: keys other than the message's and tool call's own
+// (encoding/json also matches them case-insensitively), a key given twice,
+// null and other non-string values.
+func DecodeMessage(body []byte) (abi.Message, bool) {
+	// The message's strings are copied out (string(...), unescape) before
+	// body, a request buffer, is reused.
+	d := Scanner{s: string(body)}
 	var m abi.Message
+	if !d.message(&m) || !d.End() {
+		return abi.Message{}, false
+	}
+	return m, true
+}
+
+// message reads one message object into m.
+func (d *Scanner) message(m *abi.Message) bool {
 	var seen [5]bool
 	once := func(i int) bool {
 		first := !seen[i]
 		seen[i] = true
 		return first
 	}
-	ok := d.object(func(key string) bool {
+	return d.Object(func(key string) bool {
 		switch key {
 		case "role":
-			return once(0) && d.strInto(&m.Role)
+			return once(0) && d.StrInto(&m.Role)
 		case "content":
-			return once(1) && d.strInto(&m.Content)
+			return once(1) && d.StrInto(&m.Content)
 		case "name":
-			return once(2) && d.strInto(&m.Name)
+			return once(2) && d.StrInto(&m.Name)
 		case "tool_call_id":
-			return once(3) && d.strInto(&m.ToolCallID)
+			return once(3) && d.StrInto(&m.ToolCallID)
 		case "tool_calls":
 			if !once(4) {
 				return false
@@ -348,87 +364,133 @@ func decodeAction(body []byte) (abi.Message, bool) {
 		}
 		return false
 	})
-	if !ok || !d.end() {
-		return abi.Message{}, false
-	}
-	return m, true
 }
 
-// strInto reads a string into f.
-func (d *jsonScanner) strInto(f *string) bool {
-	s, ok := d.str()
+// DecodeStepResult decodes a step's reply as json.Unmarshal into an
+// abi.StepResult does, or reports false (as DecodeMessage).
+func DecodeStepResult(body []byte) (abi.StepResult, bool) {
+	d := Scanner{s: string(body)}
+	var res abi.StepResult
+	var seen [2]bool
+	ok := d.Object(func(key string) bool {
+		switch key {
+		case "messages":
+			if seen[0] || !d.Consume('[') {
+				return false
+			}
+			seen[0] = true
+			res.Messages = make([]abi.Message, 0, 1)
+			if d.Consume(']') {
+				return true
+			}
+			for {
+				res.Messages = append(res.Messages, abi.Message{})
+				if !d.message(&res.Messages[len(res.Messages)-1]) {
+					return false
+				}
+				if d.Consume(']') {
+					return true
+				}
+				if !d.Consume(',') {
+					return false
+				}
+			}
+		case "done":
+			if seen[1] {
+				return false
+			}
+			seen[1] = true
+			switch d.Peek() {
+			case 't':
+				res.Done = true
+				return d.Literal("true")
+			case 'f':
+				return d.Literal("false")
+			}
+		}
+		return false
+	})
+	if !ok || !d.End() {
+		return abi.StepResult{}, false
+	}
+	return res, true
+}
+
+// StrInto reads a string into f.
+func (d *Scanner) StrInto(f *string) bool {
+	s, ok := d.Str()
 	*f = s
 	return ok
 }
 
-// object reads an object, calling field with each key; field reads the
+// Object reads an object, calling field with each key; field reads the
 // value.
-func (d *jsonScanner) object(field func(key string) bool) bool {
-	if !d.consume('{') {
+func (d *Scanner) Object(field func(key string) bool) bool {
+	if !d.Consume('{') {
 		return false
 	}
-	if d.consume('}') {
+	if d.Consume('}') {
 		return true
 	}
 	for {
-		k, ok := d.str()
-		if !ok || !d.consume(':') || !field(k) {
+		k, ok := d.Str()
+		if !ok || !d.Consume(':') || !field(k) {
 			return false
 		}
-		if d.consume('}') {
+		if d.Consume('}') {
 			return true
 		}
-		if !d.consume(',') {
+		if !d.Consume(',') {
 			return false
 		}
 	}
 }
 
-func (d *jsonScanner) toolCalls() ([]abi.ToolCall, bool) {
-	if !d.consume('[') {
+func (d *Scanner) toolCalls() ([]abi.ToolCall, bool) {
+	if !d.Consume('[') {
 		return nil, false
 	}
 	calls := make([]abi.ToolCall, 0, 1)
-	if d.consume(']') {
+	if d.Consume(']') {
 		return calls, true
 	}
 	for {
 		var c abi.ToolCall
 		var seen [3]bool
-		ok := d.object(func(key string) bool {
+		ok := d.Object(func(key string) bool {
 			switch key {
 			case "id":
 				if seen[0] {
 					return false
 				}
 				seen[0] = true
-				return d.strInto(&c.ID)
+				return d.StrInto(&c.ID)
 			case "type":
 				if seen[1] {
 					return false
 				}
 				seen[1] = true
-				return d.strInto(&c.Type)
+				return d.StrInto(&c.Type)
 			case "function":
 				if seen[2] {
 					return false
 				}
 				seen[2] = true
 				var fs [2]bool
-				return d.object(func(key string) bool {
+				return d.Object(func(key string) bool {
 					switch key {
 					case "name":
 						if fs[0] {
 							return false
 						}
 						fs[0] = true
-						return d.strInto(&c.Function.Name)
+						return d.StrInto(&c.Function.Name)
 					case "arguments":
 						if fs[1] {
 							return false
 						}
 						fs[1] = true
-						return d.strInto(&c.Function.Arguments)
+						return d.StrInto(&c.Function.Arguments)
 					}
 					return false
 				})
@@ -439,10 +501,10 @@ func (d *jsonScanner) toolCalls() ([]abi.ToolCall, bool) {
 			return nil, false
 		}
 		calls = append(calls, c)
-		if d.consume(']') {
+		if d.Consume(']') {
 			return calls, true
 		}
-		if !d.consume(',') {
+		if !d.Consume(',') {
 			return nil, false
 		}
 	}
@@ -450,14 +512,18 @@ func (d *jsonScanner) toolCalls() ([]abi.ToolCall, bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string exactly as encoding/json encodes
+// AppendString appends s as a JSON string exactly as encoding/json encodes
 // it with HTML escaping off.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s, false) }
+
+// appendString appends s as encoding/json does, escaping <, > and & when
+// html is set (json.Marshal's default).
+func appendString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= ' ' && b != '"' && b != '\\' {
+			if b >= ' ' && b != '"' && b != '\\' && !(html && (b == '<' || b == '>' || b == '&')) {
 				i++
 				continue
 			}
@@ -503,9 +569,9 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// encodeStepResult encodes res as marshal does. Tool calls in its messages
+// EncodeStepResult encodes res as json.Marshal does. Tool calls in its messages
 // (which steps do not return) are left to encoding/json.
-func encodeStepResult(res *abi.StepResult) ([]byte, bool) {
+func EncodeStepResult(res *abi.StepResult) ([]byte, bool) {
 	if res.Messages == nil {
 		return nil, false
 	}
@@ -525,16 +591,16 @@ func encodeStepResult(res *abi.StepResult) ([]byte, bool) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"role":`...)
-		b = appendString(b, m.Role)
+		b = AppendString(b, m.Role)
 		b = append(b, `,"content":`...)
-		b = appendString(b, m.Content)
+		b = AppendString(b, m.Content)
 		if m.Name != "" {
 			b = append(b, `,"name":`...)
-			b = appendString(b, m.Name)
+			b = AppendString(b, m.Name)
 		}
 		if m.ToolCallID != "" {
 			b = append(b, `,"tool_call_id":`...)
-			b = appendString(b, m.ToolCallID)
+			b = AppendString(b, m.ToolCallID)
 		}
 		b = append(b, '}')
 	}
@@ -545,4 +611,41 @@ func encodeStepResult(res *abi.StepResult) ([]byte, bool) {
 		b = append(b, "false}"...)
 	}
 	return b, true
+}
+
+// AppendMessage appends m encoded exactly as json.Marshal encodes it (HTML
+// characters escaped, empty optional fields left out).
+func AppendMessage(dst []byte, m *abi.Message) []byte {
+	dst = append(dst, `{"role":`...)
+	dst = appendString(dst, m.Role, true)
+	dst = append(dst, `,"content":`...)
+	dst = appendString(dst, m.Content, true)
+	if m.Name != "" {
+		dst = append(dst, `,"name":`...)
+		dst = appendString(dst, m.Name, true)
+	}
+	if len(m.ToolCalls) > 0 {
+		dst = append(dst, `,"tool_calls":[`...)
+		for i := range m.ToolCalls {
+			c := &m.ToolCalls[i]
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"id":`...)
+			dst = appendString(dst, c.ID, true)
+			dst = append(dst, `,"type":`...)
+			dst = appendString(dst, c.Type, true)
+			dst = append(dst, `,"function":{"name":`...)
+			dst = appendString(dst, c.Function.Name, true)
+			dst = append(dst, `,"arguments":`...)
+			dst = appendString(dst, c.Function.Arguments, true)
+			dst = append(dst, "}}"...)
+		}
+		dst = append(dst, ']')
+	}
+	if m.ToolCallID != "" {
+		dst = append(dst, `,"tool_call_id":`...)
+		dst = appendString(dst, m.ToolCallID, true)
+	}
+	return append(dst, '}')
 }

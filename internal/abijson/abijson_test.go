@@ -1,4 +1,4 @@
-package sdk
+package abijson
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/terrarium-rl/terrarium/abi"
 )
 
-// The hand-written JSON of json.go must agree with encoding/json wherever
+// The hand-written JSON of abijson.go must agree with encoding/json wherever
 // it answers; these tests compare them on tables and under fuzzing.
 
 var actionCases = []struct {
@@ -46,9 +46,9 @@ var actionCases = []struct {
 	{`{"role":"assistant"`, false},
 }
 
-func TestDecodeAction(t *testing.T) {
+func TestDecodeMessage(t *testing.T) {
 	for _, c := range actionCases {
-		got, fast := decodeAction([]byte(c.in))
+		got, fast := DecodeMessage([]byte(c.in))
 		if fast != c.fast {
 			t.Errorf("%s: fast path %v, want %v", c.in, fast, c.fast)
 		}
@@ -70,12 +70,12 @@ func checkAction(t *testing.T, in []byte, got abi.Message, fast bool) {
 	}
 }
 
-func FuzzDecodeAction(f *testing.F) {
+func FuzzDecodeMessage(f *testing.F) {
 	for _, c := range actionCases {
 		f.Add([]byte(c.in))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, fast := decodeAction(in)
+		got, fast := DecodeMessage(in)
 		checkAction(t, in, got, fast)
 	})
 }
@@ -109,7 +109,7 @@ var valueCases = []struct {
 
 func TestDecodeValue(t *testing.T) {
 	for _, c := range valueCases {
-		got, fast := decodeValue(c.in)
+		got, fast := DecodeValue(c.in)
 		if fast != c.fast {
 			t.Errorf("%s: fast path %v, want %v", c.in, fast, c.fast)
 		}
@@ -136,7 +136,7 @@ func FuzzDecodeValue(f *testing.F) {
 		f.Add(c.in)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		got, fast := decodeValue(in)
+		got, fast := DecodeValue(in)
 		checkValue(t, in, got, fast)
 	})
 }
@@ -149,17 +149,14 @@ func checkString(t *testing.T, s string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := appendString(nil, s); !bytes.Equal(got, want) {
+	if got := AppendString(nil, s); !bytes.Equal(got, want) {
 		t.Fatalf("%q: encoded %s, encoding/json %s", s, got, want)
-	}
-	if got, want := toolError(s), mustMarshal(t, abi.Error{Error: s}); got != want {
-		t.Fatalf("%q: tool error %s, encoding/json %s", s, got, want)
 	}
 	res := abi.StepResult{Messages: []abi.Message{
 		{Role: abi.RoleTool, ToolCallID: s, Name: "t", Content: s},
 		{Role: abi.RoleTool, Content: s},
 	}, Done: len(s)%2 == 0}
-	got, fast := encodeStepResult(&res)
+	got, fast := EncodeStepResult(&res)
 	if want := mustMarshal(t, res); !fast || string(got) != want {
 		t.Fatalf("%q: step result %s (fast %v), encoding/json %s", s, got, fast, want)
 	}
@@ -179,14 +176,14 @@ func TestEncode(t *testing.T) {
 		checkString(t, s)
 	}
 	for _, res := range []abi.StepResult{{Messages: []abi.Message{}}, {Messages: []abi.Message{}, Done: true}} {
-		got, fast := encodeStepResult(&res)
+		got, fast := EncodeStepResult(&res)
 		if want := mustMarshal(t, res); !fast || string(got) != want {
 			t.Fatalf("%+v: %s (fast %v), encoding/json %s", res, got, fast, want)
 		}
 	}
 	// What the fast encoder leaves to encoding/json.
 	for _, res := range []abi.StepResult{{}, {Messages: []abi.Message{{ToolCalls: []abi.ToolCall{{ID: "x"}}}}}} {
-		if _, fast := encodeStepResult(&res); fast {
+		if _, fast := EncodeStepResult(&res); fast {
 			t.Errorf("%+v: encoded by the fast encoder", res)
 		}
 	}
@@ -197,4 +194,116 @@ func FuzzEncode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkString)
+}
+
+// marshal is encoding/json with HTML escaping off, as the SDK encodes.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+var stepResultCases = []struct {
+	in   string
+	fast bool
+}{
+	{`{"messages":[{"role":"tool","content":"higher","name":"guess","tool_call_id":"c1"}],"done":false}`, true},
+	{`{"messages":[],"done":true}`, true},
+	{` { "done" : true , "messages" : [ {"role":"tool","content":"{\"error\":\"x\"}"} , {"role":"tool","content":"é"} ] } `, true},
+	{`{"messages":[{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, true},
+	{`{}`, true},
+	// Left to encoding/json:
+	{`{"messages":null,"done":false}`, false},
+	{`{"messages":[],"done":null}`, false},
+	{`{"messages":[],"done":1}`, false},
+	{`{"messages":[],"done":true,"done":false}`, false},
+	{`{"Messages":[]}`, false},
+	{`{"messages":[],"extra":0}`, false},
+	{`{"messages":[{"role":"tool","x":1}]}`, false},
+	{`{"messages":[{"role":"tool"},]}`, false},
+	{`{"messages":[],"done":tru}`, false},
+	{`{"messages":[]} x`, false},
+	{`[]`, false},
+	{``, false},
+}
+
+func TestDecodeStepResult(t *testing.T) {
+	for _, c := range stepResultCases {
+		got, fast := DecodeStepResult([]byte(c.in))
+		if fast != c.fast {
+			t.Errorf("%s: fast path %v, want %v", c.in, fast, c.fast)
+		}
+		checkStepResult(t, []byte(c.in), got, fast)
+	}
+}
+
+func checkStepResult(t *testing.T, in []byte, got abi.StepResult, fast bool) {
+	t.Helper()
+	if !fast {
+		return
+	}
+	var want abi.StepResult
+	if err := json.Unmarshal(in, &want); err != nil {
+		t.Fatalf("%q: fast decoder accepted what encoding/json rejects: %v", in, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: decoded %#v, encoding/json %#v", in, got, want)
+	}
+}
+
+func FuzzDecodeStepResult(f *testing.F) {
+	for _, c := range stepResultCases {
+		f.Add([]byte(c.in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, fast := DecodeStepResult(in)
+		checkStepResult(t, in, got, fast)
+	})
+}
+
+// checkAppendMessage compares AppendMessage with json.Marshal (HTML
+// escaping on, as the host encodes actions).
+func checkAppendMessage(t *testing.T, m abi.Message) {
+	t.Helper()
+	want, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AppendMessage(nil, &m); !bytes.Equal(got, want) {
+		t.Fatalf("%#v: encoded %s, encoding/json %s", m, got, want)
+	}
+}
+
+func TestAppendMessage(t *testing.T) {
+	call := abi.ToolCall{ID: "c1", Type: "function", Function: abi.FunctionCall{Name: "say", Arguments: `{"text":"<b>&</b>"}`}}
+	for _, m := range []abi.Message{
+		{},
+		{Role: abi.RoleAssistant, Content: "done"},
+		{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{call, {}}},
+		{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{}},
+		{Role: abi.RoleTool, Name: "n", ToolCallID: "x", Content: "q\"b\\s/\b\f\n\r\t\x00\x1f\x7f"},
+	} {
+		checkAppendMessage(t, m)
+	}
+	for _, s := range stringCases {
+		checkAppendMessage(t, abi.Message{Role: s, Content: s, Name: s, ToolCallID: s,
+			ToolCalls: []abi.ToolCall{{ID: s, Type: s, Function: abi.FunctionCall{Name: s, Arguments: s}}}})
+	}
+}
+
+func FuzzAppendMessage(f *testing.F) {
+	for _, s := range stringCases {
+		f.Add(s, s, s)
+	}
+	f.Fuzz(func(t *testing.T, content, name, args string) {
+		m := abi.Message{Role: abi.RoleAssistant, Content: content, Name: name}
+		if args != "" {
+			m.ToolCalls = []abi.ToolCall{{ID: name, Type: "function", Function: abi.FunctionCall{Name: name, Arguments: args}}}
+		}
+		checkAppendMessage(t, m)
+	})
 }
