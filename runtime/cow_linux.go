@@ -55,6 +55,11 @@ type cowMemory struct {
 	tracked bool         // writes to region[:image.size] are tracked
 	vec     []pageRegion // scratch for the tracker
 	copied  int          // bytes the last reset copied back
+	// reverts counts restores by revert; written[reverts%2] holds the
+	// pages the current one found written, the other those of the one
+	// before (one bit per page), from which revert tells the hot pages.
+	reverts int
+	written [2][]uint64
 }
 
 // dropRun is the length of a run of written pages from which a restore
@@ -129,12 +134,30 @@ func (m *cowMemory) reset(im *cowImage, snap []byte, track bool) error {
 // again. Long runs are dropped instead (see dropRun).
 //
 // Protecting costs a walk of the page table over the range plus a TLB
-// flush per call, so nearby runs are protected together: one call per
+// flush per call, and the flush an interrupt of every other core running
+// the process. So nearby runs are protected together: one call per
 // cluster of runs less than protectGap apart (measured in BenchmarkRestore:
-// per run is slowest, the whole image next).
+// per run is slowest, the whole image next). And hot pages, found written
+// by this restore and the one before, are not protected at all: an
+// unprotected page reads as written to every later scan, so it is copied
+// back at every restore whether the episode wrote it or not, which costs
+// less than protecting it again when episodes write it anyway (a Go
+// guest's stack, allocator and runtime state). Every hotReset restores,
+// all written pages are protected again, so that pages no longer written
+// leave the hot set.
 func (m *cowMemory) revert(img, snap []byte) error {
 	t := tracker
 	var errs []error
+	m.reverts++
+	full := m.reverts%hotReset == 0
+	npages := (len(img) + pageSize - 1) / pageSize
+	for i := range m.written {
+		if len(m.written[i]) < (npages+63)/64 {
+			m.written[i] = make([]uint64, (npages+63)/64)
+		}
+	}
+	cur, prev := m.written[m.reverts%2], m.written[(m.reverts+1)%2]
+	clear(cur)
 	lo, hi := -1, -1 // the cluster being gathered
 	flush := func() {
 		if lo >= 0 {
@@ -142,25 +165,52 @@ func (m *cowMemory) revert(img, snap []byte) error {
 				errs = append(errs, err)
 			}
 		}
+		lo, hi = -1, -1
 	}
-	err := t.written(img, m.vec, func(off, end int) {
-		if end-off < dropRun {
-			m.copied += copy(img[off:end], snap[off:end])
-		} else if err := unix.Madvise(img[off:end], unix.MADV_DONTNEED); err != nil {
-			// Dropped pages are unmapped, and protecting them installs
-			// the markers that track them again.
-			errs = append(errs, err)
-		}
+	protect := func(off, end int) {
 		if lo >= 0 && off-hi < protectGap {
 			hi = end
 			return
 		}
 		flush()
 		lo, hi = off, end
+	}
+	err := t.written(img, m.vec, func(off, end int) {
+		if end-off >= dropRun {
+			// Dropped pages are unmapped, and protecting them installs
+			// the markers that track them again.
+			if err := unix.Madvise(img[off:end], unix.MADV_DONTNEED); err != nil {
+				errs = append(errs, err)
+			}
+			protect(off, end)
+			return
+		}
+		m.copied += copy(img[off:end], snap[off:end])
+		run := -1 // start of the run of pages to protect
+		for p := off / pageSize; p < (end+pageSize-1)/pageSize; p++ {
+			hot := !full && prev[p/64]&(1<<(p%64)) != 0
+			if !full {
+				cur[p/64] |= 1 << (p % 64)
+			}
+			switch {
+			case hot && run >= 0:
+				protect(run*pageSize, p*pageSize)
+				run = -1
+			case !hot && run < 0:
+				run = p
+			}
+		}
+		if run >= 0 {
+			protect(run*pageSize, end)
+		}
 	})
 	flush()
 	return errors.Join(append(errs, err)...)
 }
+
+// hotReset is how often (in restores of one instance) revert protects
+// every written page, hot ones included.
+const hotReset = 64
 
 // protectGap is the distance below which revert protects two runs of
 // written pages with one call.
