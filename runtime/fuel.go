@@ -94,8 +94,9 @@ func (in *instance) spent() {
 }
 
 // outOfFuel reports whether the guest's last call trapped for want of
-// fuel: the pass traps the moment fuel goes negative, and nothing else makes
-// it negative.
+// fuel: only spending the budget makes fuel negative, and the guest then
+// traps at its next check, before the call can return (a guest trap in
+// between counts as running out: the budget was spent).
 func (in *instance) outOfFuel() bool {
 	return in.fuel.global != nil && int64(in.fuel.global.Get()) < 0
 }

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -171,10 +172,11 @@ func TestFuelOps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One imported and two defined globals; 9 functions, one loop, 7
-	// bulk instructions.
-	if info != (FuelInfo{Global: 3, Functions: 9, Loops: 1, Bulk: 7}) {
-		t.Errorf("info %+v, want global 3, 9 functions, 1 loop, 7 bulk", info)
+	// One imported and two defined globals; 9 functions, of which 4
+	// bounded and not exported ($double, $inc, $leaf, $mid) and so not
+	// charged; one loop, 7 bulk instructions.
+	if want := (FuelInfo{Global: 3, Functions: 5, Bounded: 4, Loops: 1, Bulk: 7}); info != want {
+		t.Errorf("info %+v, want %+v", info, want)
 	}
 	features := api.CoreFeaturesV2 | experimental.CoreFeaturesThreads | experimental.CoreFeaturesTailCall
 	calls := []struct {
@@ -185,7 +187,9 @@ func TestFuelOps(t *testing.T) {
 		{"sum", 0, -1}, {"sum", 10, -1}, {"misc", 0, -1}, {"misc", 3, -1},
 		{"simd", 5, -1}, {"atomics", 11, -1},
 		// chain: entry [call, end] = 2, mid [call, call, i32.add, end]
-		// = 4, leaf [i32.const, end] = 2, twice.
+		// = 4, leaf [i32.const, end] = 2, twice: $mid and $leaf are
+		// bounded, not charged at entry, and their costs are added to
+		// the run that calls them.
 		{"chain", 0, 10},
 	}
 	run := func(wasm []byte, withFuel bool) []string {
@@ -448,7 +452,7 @@ func TestFuelGoGuest(t *testing.T) {
 	}
 	t.Logf("%d bytes -> %d bytes (+%.1f%%), %+v", len(wasm), len(out),
 		100*float64(len(out)-len(wasm))/float64(len(wasm)), info)
-	if info.Loops == 0 || info.Functions == 0 {
+	if info.Loops+info.Branches+info.Forward == 0 || info.Functions == 0 {
 		t.Fatalf("nothing instrumented: %+v", info)
 	}
 	cache := wazero.NewCompilationCache()
@@ -491,6 +495,8 @@ func FuzzInstrumentFuel(f *testing.F) {
 	f.Add(loopModule)
 	f.Add(opsWasm)
 	f.Add(sample)
+	f.Add(dispatchModule(brDisp, setPC))
+	f.Add(cyclesModule)
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
 	ctx := context.Background()
 	features := api.CoreFeaturesV2 | experimental.CoreFeaturesThreads | experimental.CoreFeaturesTailCall
@@ -526,5 +532,203 @@ func BenchmarkInstrumentFuel(b *testing.B) {
 		if _, _, err := InstrumentFuel(wasm); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// dispatchBody is the body of a function in the shape Go's WebAssembly
+// port gives every function that calls: run(n i32) i32 counts to n in a
+// loop around a jump table, with $pc (local 1) the block to run and $i
+// (local 2) the count:
+//
+//	block $exit
+//	  loop $disp              ;; a dispatch loop: only br targets it
+//	    block $b2 block $b1 block $b0
+//	      local.get $pc
+//	      br_table $b0 $b1 $b2 $exit
+//	    end                   ;; pc 0: i = 0, jump to 1 (forward)
+//	    i32.const 0  local.set $i
+//	    i32.const 1  local.set $pc  br $disp
+//	    end                   ;; pc 1: if i >= n, jump to 2 (forward)
+//	    local.get $i  local.get $n  i32.ge_u
+//	    if  i32.const 2  local.set $pc  br $disp  end
+//	    i = i + 1             ;; then jump to 1 (backward)
+//	    i32.const 1  local.set $pc  br $disp
+//	    end                   ;; pc 2
+//	    local.get $i  return
+//	  end
+//	end
+//	i32.const -1
+//
+// The entry run passes through the dispatch loop's header (block, loop,
+// 3 blocks, local.get, br_table: 7), and every jump costs the header's run
+// (3 blocks, local.get, br_table: 5): run(n) costs 7 + 5(n+2), what a
+// charge at the header would cost for the fall-in and every jump. The
+// forward jumps subtract without a check: one that spends the budget
+// traps at the next check, the backward jump's or the return's. back
+// replaces the backward jump's "br $disp", and fwd0 the first forward
+// jump's "local.set $pc".
+func dispatchBody(back, fwd0 []byte) []byte {
+	b := []byte{1, 2, 0x7f, // two i32 locals
+		0x02, 0x40, 0x03, 0x40, // block $exit, loop $disp
+		0x02, 0x40, 0x02, 0x40, 0x02, 0x40, // block $b2, $b1, $b0
+		0x20, 1, 0x0e, 3, 0, 1, 2, 4, // local.get $pc, br_table 0 1 2 4
+		0x0b,                      // end $b0
+		0x41, 0, 0x21, 2, 0x41, 1} // i = 0, i32.const 1
+	b = append(b, fwd0...)
+	b = append(b, 0x0c, 2, // br $disp
+		0x0b,                   // end $b1
+		0x20, 2, 0x20, 0, 0x4f, // i >= n
+		0x04, 0x40, 0x41, 2, 0x21, 1, 0x0c, 2, 0x0b, // if pc = 2, br $disp end
+		0x20, 2, 0x41, 1, 0x6a, 0x21, 2, // i = i + 1
+		0x41, 1, 0x21, 1) // i32.const 1, local.set $pc
+	b = append(b, back...)
+	return append(b, 0x0b, // end $b2
+		0x20, 2, 0x0f, // local.get $i, return
+		0x0b, 0x0b, // end $disp, end $exit
+		0x41, 0x7f, 0x0b) // i32.const -1, end
+}
+
+// dispatchModule exports run, its body from dispatchBody.
+func dispatchModule(back, fwd0 []byte) []byte {
+	return module(
+		[]byte{1, 1, 0x60, 1, 0x7f, 1, 0x7f},    // type 0: (i32) -> i32
+		[]byte{3, 1, 0},                         // func 0: type 0
+		[]byte{7, 1, 3, 'r', 'u', 'n', 0x00, 0}, // export "run" func 0
+		codeSection(dispatchBody(back, fwd0)))
+}
+
+var (
+	brDisp     = []byte{0x0c, 1}          // br $disp, from the end of pc 1
+	setPC      = []byte{0x21, 1}          // local.set $pc
+	brIfDisp   = []byte{0x41, 1, 0x0d, 1} // i32.const 1, br_if $disp
+	setCounter = []byte{0x21, 2}          // local.set $i: not the dispatch's local
+)
+
+func dispatchCost(n int64) int64 { return 7 + 5*(n+2) }
+
+// TestFuelDispatchLoop checks which branches to a loop are charged, and
+// that a dispatch loop's forward jumps still cost the fuel of its header.
+func TestFuelDispatchLoop(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want FuelInfo
+		cost func(n int64) int64 // of run(n); nil: it never returns
+	}{
+		// The backward jump is charged at the branch, the two forward
+		// jumps subtract unchecked, and the return checks.
+		{"dispatch", dispatchModule(brDisp, setPC), FuelInfo{Functions: 1, Branches: 1, Forward: 2}, dispatchCost},
+		// A br_if to the loop makes it an ordinary loop, charged at its
+		// header ([block, loop] at entry, then the header's 5 at the
+		// fall-in and every jump): the same fuel.
+		{"br_if targets it", dispatchModule(brIfDisp, setPC), FuelInfo{Functions: 1, Loops: 1}, dispatchCost},
+		// A jump that does not set the local the dispatch reads is
+		// charged at the branch; $pc stays 0, so run loops forever.
+		{"other local", dispatchModule(brDisp, setCounter), FuelInfo{Functions: 1, Branches: 2, Forward: 1}, nil},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, info, err := InstrumentFuel(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info != tt.want {
+				t.Errorf("info %+v, want %+v", info, tt.want)
+			}
+			r := wazero.NewRuntime(ctx)
+			defer r.Close(ctx)
+			mod, fuel := fuelModule(t, r, out)
+			run := mod.ExportedFunction("run")
+			if tt.cost == nil {
+				fuel.Set(10_000)
+				if _, err := run.Call(ctx, 5); err == nil || int64(fuel.Get()) >= 0 {
+					t.Errorf("run(5): %v, fuel %d; want a trap, fuel negative", err, int64(fuel.Get()))
+				}
+				return
+			}
+			for _, n := range []int64{0, 1, 10} {
+				cost := tt.cost(n)
+				fuel.Set(uint64(cost))
+				if res, err := run.Call(ctx, uint64(n)); err != nil || int64(res[0]) != n || fuel.Get() != 0 {
+					t.Errorf("run(%d) with budget %d: %v, %v, %d left; want %d, 0 left", n, cost, res, err, int64(fuel.Get()), n)
+				}
+				fuel.Set(uint64(cost - 1))
+				if _, err := run.Call(ctx, uint64(n)); err == nil || int64(fuel.Get()) >= 0 {
+					t.Errorf("run(%d) with budget %d: %v, fuel %d; want a trap, fuel negative", n, cost-1, err, int64(fuel.Get()))
+				}
+			}
+			// A count that would take billions of jumps runs out.
+			fuel.Set(10_000)
+			if _, err := run.Call(ctx, math.MaxUint32); err == nil || int64(fuel.Get()) >= 0 {
+				t.Errorf("run(MaxUint32): %v, fuel %d; want a trap, fuel negative", err, int64(fuel.Get()))
+			}
+		})
+	}
+}
+
+// cyclesModule exports functions that never return, each charged:
+//
+//	self      (func (result i32) call $self)
+//	mutual    (func $a (result i32) call $b)  (func $b (result i32) call $a)
+//	indirect  $c calls table[0] = $d, which calls table[1] = $c
+//	tail      (func $tail (result i32) return_call $tail): no stack grows
+//	spin      (func (result i32) loop call $leaf drop br 0 end i32.const 0)
+//
+// and $leaf (i32.const 1), bounded and not exported, is not charged.
+var cyclesModule = module(
+	[]byte{1, 1, 0x60, 0, 1, 0x7f},       // type 0: () -> i32
+	[]byte{3, 8, 0, 0, 0, 0, 0, 0, 0, 0}, // 8 functions of type 0
+	[]byte{4, 1, 0x70, 0, 2},             // table: 2 funcref
+	[]byte{7, 5, 4, 's', 'e', 'l', 'f', 0, 0, // exports
+		6, 'm', 'u', 't', 'u', 'a', 'l', 0, 1,
+		8, 'i', 'n', 'd', 'i', 'r', 'e', 'c', 't', 0, 3,
+		4, 't', 'a', 'i', 'l', 0, 5,
+		4, 's', 'p', 'i', 'n', 0, 7},
+	[]byte{9, 1, 0, 0x41, 0, 0x0b, 2, 4, 3}, // table[0] = $d, table[1] = $c
+	codeSection(
+		[]byte{0, 0x10, 0, 0x0b},                                            // 0 $self
+		[]byte{0, 0x10, 2, 0x0b},                                            // 1 $a
+		[]byte{0, 0x10, 1, 0x0b},                                            // 2 $b
+		[]byte{0, 0x41, 0, 0x11, 0, 0, 0x0b},                                // 3 $c
+		[]byte{0, 0x41, 1, 0x11, 0, 0, 0x0b},                                // 4 $d
+		[]byte{0, 0x12, 5, 0x0b},                                            // 5 $tail
+		[]byte{0, 0x41, 1, 0x0b},                                            // 6 $leaf
+		[]byte{0, 0x03, 0x40, 0x10, 6, 0x1a, 0x0c, 0, 0x0b, 0x41, 0, 0x0b}), // 7 spin
+)
+
+// TestFuelCycles: recursion, mutual recursion, a cycle through
+// call_indirect, endless tail calls and a loop calling an uncharged
+// bounded function all run out of fuel, and run out at the same point
+// every time.
+func TestFuelCycles(t *testing.T) {
+	out, info, err := InstrumentFuel(cyclesModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (FuelInfo{Functions: 7, Bounded: 1, Loops: 1}); info != want {
+		t.Errorf("info %+v, want %+v", info, want)
+	}
+	ctx := context.Background()
+	features := api.CoreFeaturesV2 | experimental.CoreFeaturesTailCall
+	for _, fn := range []string{"self", "mutual", "indirect", "tail", "spin"} {
+		t.Run(fn, func(t *testing.T) {
+			var left []int64
+			for range 2 {
+				r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(features))
+				defer r.Close(ctx)
+				mod, fuel := fuelModule(t, r, out)
+				// Small enough to run out before the call stack does.
+				fuel.Set(1000)
+				_, err := mod.ExportedFunction(fn).Call(ctx)
+				if err == nil || !strings.Contains(err.Error(), "unreachable") {
+					t.Fatalf("%s: %v, want an unreachable trap", fn, err)
+				}
+				left = append(left, int64(fuel.Get()))
+			}
+			if left[0] >= 0 || left[0] != left[1] {
+				t.Errorf("fuel after the traps %v, want the same negative value", left)
+			}
+		})
 	}
 }
