@@ -137,3 +137,32 @@ func TestForkCopiesWrittenPagesExactly(t *testing.T) {
 		}
 	}
 }
+
+// Env.Stats counts restores and the pages they copied back, and reports
+// the snapshot's size.
+func TestStatsCountRestores(t *testing.T) {
+	ctx := context.Background()
+	env := benchEnv(t, WithTestCache(NewConfig()), EchoWasm(t))
+	var mem uint32
+	for i := 0; i < 3; i++ {
+		ep, _, err := env.Start(ctx, uint64(i), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ep.Step(ctx, sayHello); err != nil {
+			t.Fatal(err)
+		}
+		mem = ep.in.mod.Memory().Size()
+		ep.Close(ctx)
+	}
+	st := env.Stats()
+	if st.Restores < 3 || st.Recycled < 3 || st.RestoreTime <= 0 {
+		t.Errorf("stats %+v: want 3 restores and recycled instances, with their time", st)
+	}
+	if st.PagesRestored < st.Restores {
+		t.Errorf("stats %+v: every episode writes pages, so every restore copies some back", st)
+	}
+	if st.SnapshotBytes != int64(mem) || mem == 0 {
+		t.Errorf("SnapshotBytes %d, want the instances' memory size %d", st.SnapshotBytes, mem)
+	}
+}

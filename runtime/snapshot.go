@@ -170,6 +170,10 @@ type Stats struct {
 	// the snapshot, where the kernel tracks written pages (Linux 6.7 and
 	// later): the work a reset does grows with it.
 	PagesRestored int64
+	// SnapshotBytes is the size of the snapshot's linear memory (0 without
+	// a snapshot): the memory every instance starts from, over which each
+	// restore asks the kernel for written pages.
+	SnapshotBytes int64
 }
 
 const pageSize = 4096
@@ -189,5 +193,13 @@ func (e *Env) Stats() Stats {
 		Restores:      e.stats.restores.Load(),
 		RestoreTime:   time.Duration(e.stats.restoreNanos.Load()),
 		PagesRestored: e.stats.pages.Load(),
+		SnapshotBytes: e.snapBytes(),
 	}
+}
+
+func (e *Env) snapBytes() int64 {
+	if e.snap == nil {
+		return 0
+	}
+	return int64(len(e.snap.mem))
 }

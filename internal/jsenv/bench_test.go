@@ -85,6 +85,7 @@ func BenchmarkStart(b *testing.B) {
 			if st := env.Stats(); st.Restores > 0 {
 				b.ReportMetric(float64(st.RestoreTime.Nanoseconds())/1e3/float64(st.Restores), "restore-us/op")
 				b.ReportMetric(float64(st.PagesRestored)/float64(st.Restores), "pages/restore")
+				b.ReportMetric(float64(st.SnapshotBytes)/(1<<20), "image-MiB")
 			}
 		})
 	}
