@@ -47,8 +47,10 @@ floor it is judged against and the status quo it replaces:
   call/python-subprocess, call/astra*
                                    one tool call of an imported ASTRA task: a
                                    python3 process running the record's code
-                                   (ASTRA's way), and the sandbox (astra-js:
-                                   the task imported with --kind js)
+                                   (ASTRA's way), and the sandbox (rewritten:
+                                   the arguments in another key order and
+                                   spacing; astra-js: the task imported with
+                                   --kind js)
   episode/*                        whole oracle episodes
   episodes/{go,js}/cN              episodes/s through the rollout engine at
                                    concurrency 1..GOMAXPROCS

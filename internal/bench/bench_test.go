@@ -285,3 +285,19 @@ func TestTimedOwnPart(t *testing.T) {
 		t.Errorf("idle part: %v", err)
 	}
 }
+
+func TestReverseKeys(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"compound":"ethanol","property":"boiling_point"}`, `{"property": "boiling_point", "compound": "ethanol"}`},
+		{`{"a":[1,2],"b":{"c":null},"d":"x"}`, `{"d": "x", "b": {"c":null}, "a": [1,2]}`},
+		{`{}`, `{}`},
+	} {
+		got, err := reverseKeys([]byte(c.in))
+		if err != nil || got != c.want {
+			t.Errorf("reverseKeys(%s) = %s, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+	if _, err := reverseKeys([]byte(`[1]`)); err == nil {
+		t.Error("reverseKeys accepted an array")
+	}
+}

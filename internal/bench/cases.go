@@ -118,6 +118,8 @@ func (r *runner) timedCases() []*timed {
 			}},
 		r.stepCase(Result{Name: "call/astra", Baseline: "call/python-subprocess", Note: "the same call as a step of a live episode of the imported task (envs/astra runner)"},
 			r.envs["astra"], astraCall, checkAstra),
+		r.stepCase(Result{Name: "call/astra-rewritten", Baseline: "call/python-subprocess", Note: "call/astra with the arguments' keys in another order and spaced out: the runner canonicalizes them (call/astra's exact bytes match without)"},
+			r.envs["astra"], func(context.Context, stepper) (abi.Message, error) { return a.rewritten, nil }, checkAstra),
 		r.stepCase(Result{Name: "call/astra-js", Baseline: "call/python-subprocess", Note: "the same call to the task imported as JavaScript (import astra --kind js, run by the JavaScript runner)"},
 			r.envs["astra-js"], astraCall, checkAstra),
 		&timed{Result: Result{Name: "call/astra-fresh", Baseline: "call/python-subprocess", Note: "a new episode per call (Start, Step, Close): the isolation of a process per call"},

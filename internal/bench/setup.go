@@ -68,8 +68,11 @@ type astraCase struct {
 	task   int
 	uuid   string
 	action abi.Message
-	want   string // the recorded output: the tool message's content
-	script string // the record's code followed by print(<call statement>)
+	// rewritten is action with its arguments' keys in reverse order and
+	// spaced out: the same call, not the same bytes.
+	rewritten abi.Message
+	want      string // the recorded output: the tool message's content
+	script    string // the record's code followed by print(<call statement>)
 }
 
 func (r *runner) progress() {
@@ -273,13 +276,44 @@ func (r *runner) importAstra(ctx context.Context, records string) error {
 	if err != nil {
 		return fmt.Errorf("bench: %s: %w", records, err)
 	}
+	rewritten, err := reverseKeys(call.Arguments)
+	if err != nil {
+		return fmt.Errorf("bench: %s: task %s: %w", records, t.UUID, err)
+	}
+	act := func(args string) abi.Message {
+		return abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "call_0", Type: "function",
+			Function: abi.FunctionCall{Name: call.Tool, Arguments: args}}}}
+	}
 	r.astra = astraCase{
 		task: 0, uuid: t.UUID, want: call.Answer,
-		script: code + "\nprint(" + stmt + ")\n",
-		action: abi.Message{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{{ID: "call_0", Type: "function",
-			Function: abi.FunctionCall{Name: call.Tool, Arguments: string(call.Arguments)}}}},
+		script:    code + "\nprint(" + stmt + ")\n",
+		action:    act(string(call.Arguments)),
+		rewritten: act(rewritten),
 	}
 	return nil
+}
+
+// reverseKeys writes a JSON object's members in reverse order, spaced out
+// ({"b": 2, "a": 1} for {"a":1,"b":2}).
+func reverseKeys(obj json.RawMessage) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", fmt.Errorf("arguments %s are not an object", obj)
+	}
+	var members []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", err
+		}
+		kb, _ := json.Marshal(k)
+		members = append([]string{string(kb) + ": " + string(v)}, members...)
+	}
+	return "{" + strings.Join(members, ", ") + "}", nil
 }
 
 // astraRecord is the part of an ASTRA record (docs/astra.md) the python3
