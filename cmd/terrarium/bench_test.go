@@ -13,7 +13,7 @@ import (
 // The issue names these figures; the JSON must always carry them.
 var requiredFigures = []string{
 	"instantiate/js", "reset/js", "reset/go", "start/js", "start/go", "fork/go", "fork/js", "step/js", "step/go", "step/native",
-	"call/python-subprocess", "call/astra", "episode/astra", "episode/astra-js", "call/astra-js", "memory/live-episode-js",
+	"call/python-subprocess", "call/astra", "episode/astra", "episode/astra-js", "call/astra-js", "call/astra-rewritten", "memory/live-episode-js",
 	"memory/live-episode-go", "live/js-in-8GiB", "live/js-in-budget", "episodes/js/c1", "episodes/go/c1",
 	"step/wat", "step/wat-call-raw", "step/go-raw", "step/go-raw-fuel", "step/js-raw-fuel", "call/astra-raw-fuel", "step/go-nofuel",
 }
