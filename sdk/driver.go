@@ -53,15 +53,7 @@ func fail(s abi.Status, format string, args ...any) reply {
 
 // marshal encodes without HTML escaping, so that tool output reaches the
 // agent as written.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+func marshal(v any) ([]byte, error) { return abijson.Marshal(v) }
 
 // guard turns a panic in env code into an env failure reply.
 func guard(r *reply, what string) {

@@ -11,6 +11,7 @@
 package abijson
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -648,4 +649,18 @@ func AppendMessage(dst []byte, m *abi.Message) []byte {
 		dst = appendString(dst, m.ToolCallID, true)
 	}
 	return append(dst, '}')
+}
+
+// Marshal encodes v with encoding/json, HTML escaping off (so that tool
+// output reaches the agent, and a task file, as written) and without the
+// encoder's trailing newline: how the SDK encodes replies and the ASTRA
+// import encodes tasks.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -145,7 +145,7 @@ var stringCases = []string{"", "plain", `q"b\s/`, "\b\f\n\r\t\x00\x1f\x7f", "<&>
 
 func checkString(t *testing.T, s string) {
 	t.Helper()
-	want, err := marshal(s)
+	want, err := Marshal(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func checkString(t *testing.T, s string) {
 
 func mustMarshal(t *testing.T, v any) string {
 	t.Helper()
-	b, err := marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,116 +194,4 @@ func FuzzEncode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkString)
-}
-
-// marshal is encoding/json with HTML escaping off, as the SDK encodes.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-var stepResultCases = []struct {
-	in   string
-	fast bool
-}{
-	{`{"messages":[{"role":"tool","content":"higher","name":"guess","tool_call_id":"c1"}],"done":false}`, true},
-	{`{"messages":[],"done":true}`, true},
-	{` { "done" : true , "messages" : [ {"role":"tool","content":"{\"error\":\"x\"}"} , {"role":"tool","content":"é"} ] } `, true},
-	{`{"messages":[{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`, true},
-	{`{}`, true},
-	// Left to encoding/json:
-	{`{"messages":null,"done":false}`, false},
-	{`{"messages":[],"done":null}`, false},
-	{`{"messages":[],"done":1}`, false},
-	{`{"messages":[],"done":true,"done":false}`, false},
-	{`{"Messages":[]}`, false},
-	{`{"messages":[],"extra":0}`, false},
-	{`{"messages":[{"role":"tool","x":1}]}`, false},
-	{`{"messages":[{"role":"tool"},]}`, false},
-	{`{"messages":[],"done":tru}`, false},
-	{`{"messages":[]} x`, false},
-	{`[]`, false},
-	{``, false},
-}
-
-func TestDecodeStepResult(t *testing.T) {
-	for _, c := range stepResultCases {
-		got, fast := DecodeStepResult([]byte(c.in))
-		if fast != c.fast {
-			t.Errorf("%s: fast path %v, want %v", c.in, fast, c.fast)
-		}
-		checkStepResult(t, []byte(c.in), got, fast)
-	}
-}
-
-func checkStepResult(t *testing.T, in []byte, got abi.StepResult, fast bool) {
-	t.Helper()
-	if !fast {
-		return
-	}
-	var want abi.StepResult
-	if err := json.Unmarshal(in, &want); err != nil {
-		t.Fatalf("%q: fast decoder accepted what encoding/json rejects: %v", in, err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%q: decoded %#v, encoding/json %#v", in, got, want)
-	}
-}
-
-func FuzzDecodeStepResult(f *testing.F) {
-	for _, c := range stepResultCases {
-		f.Add([]byte(c.in))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		got, fast := DecodeStepResult(in)
-		checkStepResult(t, in, got, fast)
-	})
-}
-
-// checkAppendMessage compares AppendMessage with json.Marshal (HTML
-// escaping on, as the host encodes actions).
-func checkAppendMessage(t *testing.T, m abi.Message) {
-	t.Helper()
-	want, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := AppendMessage(nil, &m); !bytes.Equal(got, want) {
-		t.Fatalf("%#v: encoded %s, encoding/json %s", m, got, want)
-	}
-}
-
-func TestAppendMessage(t *testing.T) {
-	call := abi.ToolCall{ID: "c1", Type: "function", Function: abi.FunctionCall{Name: "say", Arguments: `{"text":"<b>&</b>"}`}}
-	for _, m := range []abi.Message{
-		{},
-		{Role: abi.RoleAssistant, Content: "done"},
-		{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{call, {}}},
-		{Role: abi.RoleAssistant, ToolCalls: []abi.ToolCall{}},
-		{Role: abi.RoleTool, Name: "n", ToolCallID: "x", Content: "q\"b\\s/\b\f\n\r\t\x00\x1f\x7f"},
-	} {
-		checkAppendMessage(t, m)
-	}
-	for _, s := range stringCases {
-		checkAppendMessage(t, abi.Message{Role: s, Content: s, Name: s, ToolCallID: s,
-			ToolCalls: []abi.ToolCall{{ID: s, Type: s, Function: abi.FunctionCall{Name: s, Arguments: s}}}})
-	}
-}
-
-func FuzzAppendMessage(f *testing.F) {
-	for _, s := range stringCases {
-		f.Add(s, s, s)
-	}
-	f.Fuzz(func(t *testing.T, content, name, args string) {
-		m := abi.Message{Role: abi.RoleAssistant, Content: content, Name: name}
-		if args != "" {
-			m.ToolCalls = []abi.ToolCall{{ID: name, Type: "function", Function: abi.FunctionCall{Name: name, Arguments: args}}}
-		}
-		checkAppendMessage(t, m)
-	})
 }

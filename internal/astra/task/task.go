@@ -5,7 +5,8 @@
 // It holds everything both sides must agree on, so that it is defined once:
 // the file format, how tool arguments are canonicalized for matching against
 // the verified calls, the reward, and the oracle's plan. It is imported by the
-// guest, so it depends on the standard library only.
+// guest, so it depends on the standard library only (and internal/abijson,
+// which the guest's SDK uses too).
 package task
 
 import (
@@ -14,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/terrarium-rl/terrarium/internal/abijson"
 )
 
 // Format is the value of Set.Format for this version of the task set.
@@ -308,12 +311,4 @@ func Encode(w io.Writer, h Header, tasks [][]byte) error {
 
 // Marshal encodes v as Encode expects a task: JSON without HTML escaping,
 // so that tool output stays readable in the file.
-func Marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+func Marshal(v any) ([]byte, error) { return abijson.Marshal(v) }
